@@ -1,0 +1,44 @@
+# hwgen: every target bootstraps a project-local virtual environment on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+CONFIG  ?= designs/default.yaml
+TARGET  ?= generic
+OUT     ?= build
+JOBS    ?= 2
+
+.PHONY: verilog test test-slow sim synth pnr bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+verilog: $(STAMP)
+	$(BIN)/hwgen verilog $(CONFIG) --out $(OUT)
+
+sim: $(STAMP)
+	$(BIN)/hwgen sim $(CONFIG) --out $(OUT)
+
+synth: $(STAMP)
+	$(BIN)/hwgen synth $(CONFIG) --out $(OUT) --target $(TARGET)
+
+pnr: $(STAMP)
+	$(BIN)/hwgen pnr $(CONFIG) --out $(OUT) --target $(TARGET)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) -q -m slow
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(OUT) reports .pytest_cache

@@ -1,0 +1,3 @@
+from hwgen.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,17 @@
+"""Bit-serial MAC family (after BitMoD): grouped, scaled dot products whose weights are
+consumed one bit or one radix-4 Booth digit per cycle, and the bit-parallel baseline."""
+from hwgen.cores.bitserial.dot import BitParallelDot, BitSerialDot
+from hwgen.cores.bitserial.params import BitSerialParams, DotParams
+from hwgen.golden import bitserial as golden
+from hwgen.registry import Kind
+
+__all__ = ["BitSerialDot", "BitParallelDot", "BitSerialParams", "DotParams", "KINDS"]
+
+KINDS = [
+    Kind(name="bitserial_dot",
+         description="grouped, scaled dot product; weights one bit or Booth digit per cycle",
+         params=BitSerialParams, build=BitSerialDot, vectors=golden.vectors),
+    Kind(name="bitparallel_dot",
+         description="multiplier-per-lane baseline of bitserial_dot, one beat per cycle",
+         params=DotParams, build=BitParallelDot, vectors=golden.vectors),
+]

@@ -1,0 +1,82 @@
+"""Weight-code decoding shared by the bit-serial engine and the bit-parallel baseline."""
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+
+from hwgen.golden.bitserial import BITMOD_MAGNITUDES, BITMOD_SPECIALS
+
+__all__ = ["BitModTable", "extend_code"]
+
+
+def _mantissa_exponent(magnitude):
+    """``magnitude`` as ``mantissa << exponent`` with an odd mantissa (0 → (0, 0))."""
+    if magnitude == 0:
+        return 0, 0
+    exponent = (magnitude & -magnitude).bit_length() - 1
+    return magnitude >> exponent, exponent
+
+
+class BitModTable:
+    """BitMoD codes as ``(-1)**negative · mantissa · 2**exponent``.
+
+    A bit-serial datapath then walks only the few mantissa bits and shifts the activation by
+    the exponent, instead of walking every bit of the magnitude.
+    """
+
+    def __init__(self, weight_bits):
+        magnitudes = BITMOD_MAGNITUDES[weight_bits]
+        self.weight_bits = weight_bits
+        self._plain = [_mantissa_exponent(magnitude) for magnitude in magnitudes]
+        self._special = [(*_mantissa_exponent(abs(value)), int(value < 0))
+                         for value in BITMOD_SPECIALS[weight_bits]]
+        every = self._plain + [(mantissa, exponent) for mantissa, exponent, _ in self._special]
+        self.mantissa_bits = max(mantissa for mantissa, _ in every).bit_length()
+        self.max_exponent = max(exponent for _, exponent in every)
+
+    def special(self, m, dtype, name="special"):
+        """Signals ``(mantissa, exponent, negative)`` of the special value for ``dtype``."""
+        fields = self._signals(name)
+        with m.Switch(dtype):
+            for index, (mantissa, exponent, negative) in enumerate(self._special):
+                with m.Case(index):
+                    m.d.comb += [fields[0].eq(mantissa), fields[1].eq(exponent),
+                                 fields[2].eq(negative)]
+        return fields
+
+    def decode(self, m, code, special, name):
+        """Signals ``(mantissa, exponent, negative)`` of ``code`` given the group's special."""
+        mantissa, exponent, negative = self._signals(name)
+        index = code[:self.weight_bits - 1]
+        sign = code[self.weight_bits - 1]
+        with m.If(sign & (index == 0)):
+            m.d.comb += [mantissa.eq(special[0]), exponent.eq(special[1]),
+                         negative.eq(special[2])]
+        with m.Else():
+            m.d.comb += negative.eq(sign)
+            with m.Switch(index):
+                for value, (plain_mantissa, plain_exponent) in enumerate(self._plain):
+                    with m.Case(value):
+                        m.d.comb += [mantissa.eq(plain_mantissa), exponent.eq(plain_exponent)]
+        return mantissa, exponent, negative
+
+    def _signals(self, name):
+        return (Signal(self.mantissa_bits, name=f"{name}_mantissa"),
+                Signal(range(self.max_exponent + 1), name=f"{name}_exponent"),
+                Signal(name=f"{name}_negative"))
+
+
+def extend_code(code, below_prec, is_signed, width):
+    """``code`` read at a runtime precision and extended to ``width`` bits.
+
+    ``below_prec[k]`` (shared by every lane) is 1 for bit positions under the precision; bits
+    at and above it become the sign bit (two's complement codes) or 0 (unsigned codes). The
+    sign bit is the highest bit under the precision.
+    """
+    bits = list(code)
+    sign = Const(0, 1)
+    if is_signed:
+        # The sign is the last bit for which below_prec is set.
+        tops = [below_prec[k] & ~(below_prec[k + 1] if k + 1 < len(bits) else 0)
+                for k in range(len(bits))]
+        sign = Cat(*[bit & top for bit, top in zip(bits, tops)]).any()
+    extended = [Mux(below_prec[k], bits[k], sign) if k < len(bits) else sign
+                for k in range(width)]
+    return Cat(*extended)

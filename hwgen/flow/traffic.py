@@ -1,0 +1,146 @@
+"""Simulator-independent stream traffic: drive golden input beats, check golden output beats.
+
+:class:`Traffic` decides, cycle by cycle, what every stream port is driven to and checks what
+the design did, so the cocotb testbench (on the emitted Verilog) and the Amaranth-simulator
+harness (:mod:`hwgen.flow.pysim`) are thin adapters around one checker:
+
+* each input stream offers its next beat with probability ``valid_prob`` per idle cycle and
+  holds it, unchanged, until accepted; while idle it drives random garbage payload;
+* each output stream is ready with probability ``ready_prob`` per cycle;
+* every output beat is compared bit-exactly, as an unpacked beat, with the next expected one;
+* no handshake on any stream for ``stall_limit`` cycles fails as a hang, and after the last
+  expected beat the outputs are watched for ``drain_cycles`` more cycles for extra beats.
+"""
+import random
+
+from hwgen.flow.payload import pack, unpack
+
+__all__ = ["Traffic", "TrafficError"]
+
+
+class TrafficError(AssertionError):
+    """The design's streams did not match the golden vectors."""
+
+
+def _differences(expected, got):
+    return "\n".join(f"  {name}: expected {expected.get(name)}, got {got.get(name)}"
+                     for name in sorted(set(expected) | set(got))
+                     if expected.get(name) != got.get(name))
+
+
+class Traffic:
+    """Per-cycle driver and checker for the streams described by a manifest.
+
+    Call :meth:`drive` once per cycle before the clock edge and apply the returned port
+    values; then call :meth:`observe` with the values of every port in :attr:`sampled_ports`
+    as they were at the edge. Stop when :attr:`finished` is true.
+    """
+
+    def __init__(self, streams, vectors, *, valid_prob=1.0, ready_prob=1.0, seed=0,
+                 stall_limit=2000, drain_cycles=32):
+        self._rng = random.Random(seed)
+        self._valid_prob = valid_prob
+        self._ready_prob = ready_prob
+        self._stall_limit = stall_limit
+        self._drain_cycles = drain_cycles
+        self._inputs = {name: info for name, info in streams.items() if info["dir"] == "in"}
+        self._outputs = {name: info for name, info in streams.items() if info["dir"] == "out"}
+        for name in vectors["inputs"]:
+            if name not in self._inputs:
+                raise ValueError(f"vectors drive stream {name!r}, which is not an input "
+                                 f"(inputs: {sorted(self._inputs)})")
+        self._pending = {name: [pack(self._inputs[name]["fields"], beat)
+                                for beat in vectors["inputs"].get(name, [])]
+                         for name in self._inputs}
+        self._expected = {name: list(vectors["outputs"].get(name, [])) for name in self._outputs}
+        self._offering = {name: False for name in self._inputs}
+        self._ready = {name: False for name in self._outputs}
+        self.cycle = 0
+        self._idle_cycles = 0
+        self._drained = 0
+        self.received = {name: [] for name in self._outputs}
+        self.accept_cycles = {name: [] for name in self._inputs}
+        self.emit_cycles = {name: [] for name in self._outputs}
+
+    @property
+    def sampled_ports(self):
+        """Port names whose values :meth:`observe` needs."""
+        ports = []
+        for name in self._inputs:
+            ports += [f"{name}__valid", f"{name}__ready"]
+        for name in self._outputs:
+            ports += [f"{name}__valid", f"{name}__ready", f"{name}__payload"]
+        return ports
+
+    def _all_received(self):
+        return all(len(self.received[name]) == len(self._expected[name]) for name in self._outputs)
+
+    def _all_sent(self):
+        return not any(self._pending.values())
+
+    @property
+    def finished(self):
+        return self._all_sent() and self._all_received() and self._drained >= self._drain_cycles
+
+    def drive(self):
+        """Port values to apply for the coming cycle."""
+        values = {}
+        for name, info in self._inputs.items():
+            if not self._offering[name] and self._pending[name]:
+                self._offering[name] = self._rng.random() < self._valid_prob
+            values[f"{name}__valid"] = int(self._offering[name])
+            values[f"{name}__payload"] = (self._pending[name][0] if self._offering[name]
+                                          else self._rng.getrandbits(info["payload_width"]))
+        for name in self._outputs:
+            draining = self._all_received()
+            self._ready[name] = draining or self._rng.random() < self._ready_prob
+            values[f"{name}__ready"] = int(self._ready[name])
+        return values
+
+    def observe(self, sampled):
+        """Record the handshakes of the cycle that just ended and check output beats."""
+        progress = False
+        for name in self._inputs:
+            if sampled[f"{name}__valid"] and sampled[f"{name}__ready"]:
+                self._pending[name].pop(0)
+                self._offering[name] = False
+                self.accept_cycles[name].append(self.cycle)
+                progress = True
+        for name, info in self._outputs.items():
+            if not (sampled[f"{name}__valid"] and sampled[f"{name}__ready"]):
+                continue
+            progress = True
+            beat = unpack(info["fields"], int(sampled[f"{name}__payload"]))
+            index = len(self.received[name])
+            if index >= len(self._expected[name]):
+                raise TrafficError(f"stream {name!r}: unexpected extra beat {index} at cycle "
+                                   f"{self.cycle} (expected {len(self._expected[name])}): {beat}")
+            expected = self._expected[name][index]
+            if beat != expected:
+                raise TrafficError(f"stream {name!r} beat {index} (cycle {self.cycle}) differs "
+                                   f"from the golden model:\n{_differences(expected, beat)}")
+            self.received[name].append(beat)
+            self.emit_cycles[name].append(self.cycle)
+        self.cycle += 1
+        if self._all_sent() and self._all_received():
+            self._drained += 1
+            return
+        self._idle_cycles = 0 if progress else self._idle_cycles + 1
+        if self._idle_cycles > self._stall_limit:
+            counts = ", ".join(f"{name}: {len(self.received[name])}/{len(self._expected[name])}"
+                               for name in self._outputs)
+            left = ", ".join(f"{name}: {len(beats)} unsent" for name, beats in self._pending.items())
+            raise TrafficError(f"no handshake on any stream for {self._stall_limit} cycles "
+                               f"(hang) at cycle {self.cycle}; received {counts}; {left}")
+
+    def stats(self):
+        """Cycle counts of the run, for throughput and latency figures."""
+        return {
+            "cycles": self.cycle - self._drained,
+            "accepted": {name: len(cycles) for name, cycles in self.accept_cycles.items()},
+            "emitted": {name: len(cycles) for name, cycles in self.emit_cycles.items()},
+            "first_accept": {name: cycles[0] if cycles else None
+                             for name, cycles in self.accept_cycles.items()},
+            "last_emit": {name: cycles[-1] if cycles else None
+                          for name, cycles in self.emit_cycles.items()},
+        }

@@ -1,0 +1,211 @@
+"""Declarative, validated parameter sets.
+
+A family declares its parameters once, as a frozen dataclass deriving from :class:`Params`
+whose fields are made with :func:`param`. The same declaration serves three readers:
+
+* components, which take a validated parameter object, so Python users get ``TypeError`` and
+  ``ValueError`` with "lanes must be …, not 3" messages;
+* :mod:`hwgen.config`, which turns a :class:`ParamError` into a message naming the YAML path
+  (``params.lanes: must be …, not 3``);
+* ``hwgen list``, which prints every parameter with its default and rule.
+"""
+import dataclasses
+import difflib
+
+__all__ = [
+    "ParamError", "ParamTypeError", "ParamValueError",
+    "Rule", "Int", "Bool", "Choice", "Nested",
+    "Params", "param", "did_you_mean",
+]
+
+
+class ParamError(Exception):
+    """A parameter broke its rule.
+
+    ``name`` is the dotted parameter path (``pipeline.tree_every``) and ``rule`` the
+    sentence after it (``must be …, not 3``).
+    """
+
+    def __init__(self, name, rule):
+        self.name = name
+        self.rule = rule
+        super().__init__(f"{name} {rule}")
+
+    def within(self, prefix):
+        """The same error for a parameter nested under ``prefix``."""
+        return type(self)(f"{prefix}.{self.name}", self.rule)
+
+
+class ParamTypeError(ParamError, TypeError):
+    pass
+
+
+class ParamValueError(ParamError, ValueError):
+    pass
+
+
+class Rule:
+    """What a parameter value must be. Subclasses implement :meth:`check` and :meth:`describe`."""
+
+    def check(self, name, value):
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def describe(self):
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def coerce(self, name, value):
+        """Turn a YAML value into the parameter's Python value (nested mappings, lists)."""
+        return value
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Int(Rule):
+    """An integer in ``[lo, hi]``; optionally a power of two or a multiple of ``step``."""
+
+    def __init__(self, lo, hi=None, *, power_of_two=False):
+        self.lo, self.hi, self.power_of_two = lo, hi, power_of_two
+
+    def describe(self):
+        kind = "a power of two" if self.power_of_two else "an integer"
+        if self.hi is None:
+            return f"{kind} of at least {self.lo}"
+        return f"{kind} between {self.lo} and {self.hi}"
+
+    def check(self, name, value):
+        if not _is_int(value):
+            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+        in_range = value >= self.lo and (self.hi is None or value <= self.hi)
+        if not in_range or (self.power_of_two and value & (value - 1)):
+            raise ParamValueError(name, f"must be {self.describe()}, not {value!r}")
+
+
+class Bool(Rule):
+    def describe(self):
+        return "true or false"
+
+    def check(self, name, value):
+        if not isinstance(value, bool):
+            raise ParamTypeError(name, f"must be true or false, not {value!r}")
+
+
+class Choice(Rule):
+    """One of a fixed set of strings."""
+
+    def __init__(self, *options):
+        self.options = options
+
+    def describe(self):
+        return "one of " + ", ".join(repr(option) for option in self.options)
+
+    def check(self, name, value):
+        if not isinstance(value, str):
+            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+        if value not in self.options:
+            hint = did_you_mean(value, self.options)
+            raise ParamValueError(name, f"must be {self.describe()}, not {value!r}{hint}")
+
+
+class Nested(Rule):
+    """A nested parameter set, written as a mapping in YAML."""
+
+    def __init__(self, params_class):
+        self.params_class = params_class
+
+    def describe(self):
+        return f"a mapping of {self.params_class.__name__} parameters"
+
+    def coerce(self, name, value):
+        if isinstance(value, dict):
+            try:
+                return self.params_class.from_mapping(value)
+            except ParamError as error:
+                raise error.within(name) from None
+        return value
+
+    def check(self, name, value):
+        if not isinstance(value, self.params_class):
+            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+
+
+def param(default, rule, doc):
+    """A parameter field: its default (``None`` for one derived from other parameters),
+    its :class:`Rule` and a one-line description."""
+    if isinstance(rule, Nested) and default is not None:
+        return dataclasses.field(default_factory=lambda: default,
+                                 metadata={"rule": rule, "doc": doc})
+    return dataclasses.field(default=default, metadata={"rule": rule, "doc": doc})
+
+
+def did_you_mean(word, options):
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    """Base of every family's parameter set.
+
+    Construction validates each field against its rule, fills in derived defaults
+    (:meth:`derive`) and then checks combinations (:meth:`check`). Instances are frozen.
+    """
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is not None:
+                field.metadata["rule"].check(field.name, value)
+        for name, value in self.derive().items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        for field in dataclasses.fields(self):
+            field.metadata["rule"].check(field.name, getattr(self, field.name))
+        self.check()
+
+    def derive(self):
+        """Values for parameters left at ``None``, computed from the others."""
+        return {}
+
+    def check(self):
+        """Reject inconsistent combinations by raising :class:`ParamValueError`."""
+
+    @classmethod
+    def from_mapping(cls, mapping, *, kind=None):
+        """Build from a YAML mapping, rejecting unknown keys with a did-you-mean."""
+        names = [field.name for field in dataclasses.fields(cls)]
+        values = {}
+        for key, value in mapping.items():
+            if key not in names:
+                owner = f"kind {kind!r}" if kind else cls.__name__
+                raise ParamValueError(
+                    str(key), f"is not a parameter of {owner}{did_you_mean(str(key), names)}")
+            rule = cls.field(key).metadata["rule"]
+            values[key] = rule.coerce(key, value)
+        return cls(**values)
+
+    @classmethod
+    def field(cls, name):
+        return next(field for field in dataclasses.fields(cls) if field.name == name)
+
+    @classmethod
+    def describe(cls):
+        """``(name, default, rule, doc)`` for every parameter, in declaration order."""
+        rows = []
+        for field in dataclasses.fields(cls):
+            if field.default is not dataclasses.MISSING:
+                default = field.default
+            else:
+                default = field.default_factory()
+            rows.append((field.name, default, field.metadata["rule"].describe(),
+                         field.metadata["doc"]))
+        return rows
+
+    def to_dict(self):
+        """Every parameter, defaults filled in, nested sets as mappings (the config echo)."""
+        result = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            result[field.name] = value.to_dict() if isinstance(value, Params) else value
+        return result
