@@ -157,19 +157,26 @@ class Params:
             value = getattr(self, field.name)
             if value is not None:
                 field.metadata["rule"].check(field.name, value)
+        self.check()
         for name, value in self.derive().items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
         for field in dataclasses.fields(self):
             field.metadata["rule"].check(field.name, getattr(self, field.name))
-        self.check()
 
     def derive(self):
-        """Values for parameters left at ``None``, computed from the others."""
+        """Values for parameters left at ``None``, computed from the others.
+
+        Runs after :meth:`check`, so it may assume a consistent combination.
+        """
         return {}
 
     def check(self):
-        """Reject inconsistent combinations by raising :class:`ParamValueError`."""
+        """Reject inconsistent combinations by raising :class:`ParamValueError`.
+
+        Runs before derived defaults are filled in: fields left at ``None`` are still
+        ``None`` here, and :meth:`derive` gives them consistent values.
+        """
 
     @classmethod
     def from_mapping(cls, mapping, *, kind=None):

@@ -11,6 +11,9 @@ __all__ = ["Kind", "FAMILIES", "kinds", "lookup"]
 
 FAMILIES = (
     "hwgen.cores.bitserial",
+    "hwgen.cores.huffman",
+    "hwgen.cores.ternary",
+    "hwgen.cores.modred",
 )
 
 

@@ -19,15 +19,16 @@ from hwgen.flow.files import write_atomic
 
 __all__ = ["DEVICES", "DEFAULT_DEVICE", "FitError", "place_and_route", "harness_verilog"]
 
+# nextpnr arguments and the number of DSP blocks of each device.
 DEVICES = {
     "ice40": {
-        "up5k": {"args": ["--up5k", "--package", "sg48"], "dsp": True},
-        "hx8k": {"args": ["--hx8k", "--package", "ct256"], "dsp": False},
+        "up5k": {"args": ["--up5k", "--package", "sg48"], "dsp": ("SB_MAC16", 8)},
+        "hx8k": {"args": ["--hx8k", "--package", "ct256"], "dsp": ("SB_MAC16", 0)},
     },
     "ecp5": {
-        "25k": {"args": ["--25k", "--package", "CABGA256"]},
-        "45k": {"args": ["--45k", "--package", "CABGA256"]},
-        "85k": {"args": ["--85k", "--package", "CABGA381"]},
+        "25k": {"args": ["--25k", "--package", "CABGA256"], "dsp": ("MULT18X18D", 28)},
+        "45k": {"args": ["--45k", "--package", "CABGA256"], "dsp": ("MULT18X18D", 72)},
+        "85k": {"args": ["--85k", "--package", "CABGA381"], "dsp": ("MULT18X18D", 156)},
     },
 }
 DEFAULT_DEVICE = {"ice40": "up5k", "ecp5": "25k"}
@@ -71,22 +72,19 @@ def harness_verilog(manifest):
 
 
 def _overflow(log_text, device):
-    """A FitError from nextpnr's message when a resource ran out, else None."""
-    match = re.search(r"Design uses (\d+) ([\w$]+) cells?, but device only has (\d+)", log_text)
-    if match:
-        used, resource, available = int(match[1]), match[2], int(match[3])
-    else:
-        match = re.search(r"[Uu]nable to place cell '[^']*', no BELs remaining to implement "
-                          r"cell type '([\w$]+)'", log_text)
+    """A FitError naming every resource nextpnr's utilisation table shows overflowing."""
+    over = [(resource, int(used), int(available)) for resource, used, available in
+            re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", log_text, re.M)
+            if int(used) > int(available)]
+    if not over:
+        match = re.search(r"no BELs remaining to implement cell type '([\w$]+)'", log_text)
         if not match:
             return None
-        used, resource, available = None, match[1], None
-    if used is None:
-        detail = f"the design needs more {resource} than {device} has"
-    else:
-        detail = (f"the design needs {used} {resource} but {device} has {available} "
-                  f"({used - available} too many, {100 * used / available:.0f}% of the device)")
-    return FitError("nextpnr", f"does not fit: {detail}")
+        return FitError("nextpnr", f"does not fit {device}: not enough {match[1]}")
+    detail = "; ".join(f"{resource}: needs {used}, {device} has {available} "
+                       f"({used - available} too many, {100 * used / available:.0f}%)"
+                       for resource, used, available in over)
+    return FitError("nextpnr", f"does not fit {device}: {detail}")
 
 
 def _utilization(report):
@@ -116,23 +114,28 @@ def place_and_route(design, emitted, target, *, device=None, seeds=1, freq_mhz=1
     report = synth.synthesize(design, emitted, target, reports_dir=reports_dir, timeout=timeout)
 
     job_dir = emitted.dir / "pnr" / f"{target}-{device}"
+    job_dir.mkdir(parents=True, exist_ok=True)
     extra = {}
     if target == "ice40":
-        manifest = json.loads(emitted.manifest.read_text())
-        harness, harness_ff = harness_verilog(manifest)
-        job_dir.mkdir(parents=True, exist_ok=True)
+        harness, extra["harness_ff"] = harness_verilog(json.loads(emitted.manifest.read_text()))
         harness_path = job_dir / "harness.v"
         harness_path.write_text(harness)
-        synth.run_yosys(job_dir, [emitted.verilog, harness_path], HARNESS_TOP,
-                        synth.script("ice40", HARNESS_TOP, ice40_dsp=spec["dsp"]),
-                        timeout=timeout)
-        extra["harness_ff"] = harness_ff
-        place_args = ["--pcf-allow-unconstrained"]
+        sources, top, place_args = [emitted.verilog, harness_path], HARNESS_TOP, [
+            "--pcf-allow-unconstrained"]
     else:
-        synth.run_yosys(job_dir, [emitted.verilog], design.name, synth.script("ecp5", design.name),
-                        timeout=timeout)
         extra["out_of_context"] = True
-        place_args = ["--out-of-context"]
+        sources, top, place_args = [emitted.verilog], design.name, ["--out-of-context"]
+    dsp_cell, dsp_available = spec["dsp"]
+    stat = synth.run_yosys(job_dir, sources, top, synth.script(target, top, dsp=dsp_available > 0),
+                           timeout=timeout)
+    dsp_used = stat["design"].get("num_cells_by_type", {}).get(dsp_cell, 0)
+    if dsp_used > dsp_available:
+        # Yosys maps every multiplier to a DSP block whatever the device holds; on a device
+        # with too few, the multipliers are built from logic instead.
+        synth.run_yosys(job_dir, sources, top, synth.script(target, top, dsp=False),
+                        timeout=timeout)
+        extra["multipliers_in_logic"] = (f"{dsp_used} {dsp_cell} needed, {device} has "
+                                         f"{dsp_available}")
 
     fmax_by_seed, utilization = [], None
     for seed in range(1, seeds + 1):

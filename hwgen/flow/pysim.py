@@ -4,6 +4,8 @@ The quick path for unit tests and cycle-count measurements: no Verilog, no Veril
 drives the same :class:`~hwgen.flow.traffic.Traffic` as the cocotb testbench does, so both
 check the same thing.
 """
+import sys
+
 from amaranth import Value
 from amaranth.sim import Simulator
 
@@ -34,6 +36,9 @@ def run_vectors(component, vectors, *, valid_prob=1.0, ready_prob=1.0, seed=0,
             _, _, *values = await ctx.tick().sample(*sampled_values)
             traffic.observe(dict(zip(sampled_names, values)))
 
+    # The simulator compiles masks of wide signals (tens of thousands of bits) to Python
+    # source as decimal literals, past the interpreter's default int-to-str digit limit.
+    sys.set_int_max_str_digits(0)
     simulator = Simulator(component)
     simulator.add_clock(1e-8)
     simulator.add_testbench(testbench)

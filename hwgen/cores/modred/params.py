@@ -1,0 +1,214 @@
+"""Parameters of the modular-reduction family: ``modred`` (x mod q) and ``modmul`` (a·b mod q)."""
+import dataclasses
+import functools
+
+from hwgen import moduli
+from hwgen.golden import modred as golden
+from hwgen.params import (Choice, Int, Params, ParamTypeError, ParamValueError, Rule,
+                          did_you_mean, param)
+
+__all__ = ["ModulusRule", "ReductionParams", "ReducerParams", "ModMulParams", "stage_cuts",
+           "AUTO_CANDIDATES"]
+
+MAX_MODULUS_BITS = 16384
+# Methods `auto` chooses from: every method whose output is x mod q (not montgomery's x·R⁻¹).
+AUTO_CANDIDATES = ("lut", "hybrid", "iterative", "barrett", "special")
+
+
+class ModulusRule(Rule):
+    """An integer modulus, or the name of one in :mod:`hwgen.moduli`."""
+
+    def describe(self):
+        return (f"an integer between 3 and 2^{MAX_MODULUS_BITS} or the name of a modulus in "
+                f"hwgen.moduli")
+
+    def check(self, name, value):
+        if isinstance(value, str):
+            if value not in moduli.MODULI:
+                raise ParamValueError(name, f"must be {self.describe()}, not {value!r}"
+                                            f"{did_you_mean(value, moduli.MODULI)}")
+            return
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+        if not 3 <= value <= 1 << MAX_MODULUS_BITS:
+            raise ParamValueError(name, f"must be {self.describe()}, not {value!r}")
+
+
+def stage_cuts(step_count, stages, forced=()):
+    """Indices of the steps followed by a pipeline register: always the last step and every
+    step in ``forced`` (block-RAM lookups, whose read port is a register), the rest spread
+    evenly. Callers have checked ``len(forced ∪ {last}) ≤ stages ≤ step_count``."""
+    fixed = set(forced) | {step_count - 1}
+    free = [index for index in range(step_count - 1) if index not in fixed]
+    extra = stages - len(fixed)
+    chosen = [free[((2 * j + 1) * len(free)) // (2 * extra)] for j in range(extra)]
+    return sorted(fixed | set(chosen))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReductionParams(Params):
+    """Parameters shared by the reducer and the modular multiplier."""
+    modulus: object = param("kyber", ModulusRule(),
+                            "the modulus q: an integer, or a name from hwgen.moduli "
+                            "(bn254_r, bls12_381_p, goldilocks, kyber, seal_8192_0, ...)")
+    method: str = param("auto", Choice("auto", *golden.METHODS),
+                        "lut, iterative, hybrid (ALLMod), barrett, montgomery (r = x·R⁻¹ mod "
+                        "q), special (2^n − c forms), or auto: the cheapest by the cost model")
+    k: int = param(4, Int(1, 12), "bits per table group (lut, iterative, hybrid)")
+    table_storage: str = param("logic", Choice("logic", "bram"),
+                               "lut/hybrid tables as logic (case statements) or block RAM")
+    lut_groups: int = param(None, Int(0, 1 << 14),
+                            "hybrid: groups through parallel tables (the rest go through the "
+                            "iterative chain); default: half of the groups above the modulus")
+    merge_level: int = param(None, Int(0, 64),
+                             "hybrid: table adder-tree levels done before the iterative "
+                             "result joins; default: the whole table tree")
+    r_bits: int = param(None, Int(2, 1 << 16),
+                        "montgomery: R = 2^r_bits; default max(n, in_bits − n + 1), so that "
+                        "one subtraction corrects the result")
+    stages: int = param(None, Int(1, 4096),
+                        "pipeline registers after the datapath steps; default: one per step")
+    tag_bits: int = param(8, Int(1, 64), "width of the pass-through tag")
+
+    # -- values derived from the modulus -------------------------------------------------
+    @property
+    def q(self):
+        return moduli.lookup(self.modulus)
+
+    @property
+    def n(self):
+        return self.q.bit_length()
+
+    def _input_bits(self):
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    @property
+    def resolved_method(self):
+        if self.method != "auto":
+            return self.method
+        return _cheapest(self.q, self._input_bits(), self.k, self.table_storage, self.kind_name)
+
+    def _groups(self):
+        return golden.hybrid_groups(self.q, self._input_bits(), self.k)
+
+    def _default(self, name):
+        value = getattr(self, name)
+        if value is not None:
+            return value
+        q, in_bits = self.q, self._input_bits()
+        if name == "lut_groups":
+            return self._groups() // 2
+        if name == "merge_level":
+            lanes = self._default("lut_groups")
+            return (lanes - 1).bit_length() if lanes else 0
+        if name == "r_bits":
+            return max(self.n, in_bits - self.n + 1)
+        if name == "stages":
+            return len(self._plan_with_defaults().steps)
+        raise KeyError(name)  # pragma: no cover - every derived parameter is listed
+
+    def _plan_with_defaults(self):
+        return _plan(self.q, self._input_bits(), self.resolved_method, self.k,
+                     self._default("lut_groups"), self._default("merge_level"),
+                     self._default("r_bits"))
+
+    def derive(self):
+        return {name: self._default(name)
+                for name in ("lut_groups", "merge_level", "r_bits", "stages")}
+
+    def check(self):
+        q, n, in_bits = self.q, self.n, self._input_bits()
+        method = self.method
+        if in_bits < n:
+            raise ParamValueError("in_bits", f"must be at least the modulus width ({n} bits), "
+                                             f"not {in_bits!r}")
+        if method == "montgomery" and q % 2 == 0:
+            raise ParamValueError("modulus", f"must be odd for method 'montgomery', not {q!r}")
+        if method == "special" and golden.special_folds(q, in_bits) is None:
+            raise ParamValueError("modulus", f"must be 2^n − c with c small enough that "
+                                             f"{golden.MAX_SPECIAL_FOLDS} folds reduce "
+                                             f"{in_bits}-bit inputs below 3q for method "
+                                             f"'special', not {q!r}")
+        if self.table_storage == "bram" and method not in ("lut", "hybrid", "auto"):
+            raise ParamValueError("table_storage", f"must be 'logic' for method {method!r}, "
+                                                   f"not 'bram'")
+        if self.r_bits is not None and self.r_bits < n:
+            raise ParamValueError("r_bits", f"must be at least the modulus width ({n} bits), "
+                                            f"not {self.r_bits!r}")
+        groups = self._groups()
+        if self.lut_groups is not None and self.lut_groups > groups:
+            raise ParamValueError("lut_groups", f"must be at most {groups} (the {self.k}-bit "
+                                                f"groups above the modulus width), not "
+                                                f"{self.lut_groups!r}")
+        lanes = self._default("lut_groups")
+        depth = (lanes - 1).bit_length() if lanes else 0
+        if self.merge_level is not None and self.merge_level > depth:
+            raise ParamValueError("merge_level", f"must be at most {depth} (the levels of the "
+                                                 f"adder tree over {lanes} tables), not "
+                                                 f"{self.merge_level!r}")
+        if self.stages is not None:
+            plan = self._plan_with_defaults()
+            low, high = len(self._forced_cuts(plan) | {len(plan.steps) - 1}), len(plan.steps)
+            if not low <= self.stages <= high:
+                raise ParamValueError("stages", f"must be between {low} and {high} for this "
+                                                f"configuration, not {self.stages!r}")
+
+    # -- the datapath ----------------------------------------------------------------------
+    @property
+    def plan(self):
+        return _plan(self.q, self._input_bits(), self.resolved_method, self.k, self.lut_groups,
+                     self.merge_level, self.r_bits)
+
+    def _forced_cuts(self, plan):
+        if self.table_storage != "bram":
+            return set()
+        return {index for index, step in enumerate(plan.steps) if _has_fold(step)}
+
+    @property
+    def cuts(self):
+        """Indices of the plan steps followed by a pipeline register."""
+        plan = self.plan
+        return stage_cuts(len(plan.steps), self.stages, self._forced_cuts(plan))
+
+
+def _has_fold(step):
+    if isinstance(step, golden.Parallel):
+        return any(_has_fold(part) for part in step.steps)
+    return isinstance(step, golden.Fold)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(q, in_bits, method, k, lut_groups, merge_level, r_bits):
+    return golden.build_plan(q, in_bits, method, k=k, lut_groups=lut_groups,
+                             merge_level=merge_level, r_bits=r_bits)
+
+
+@functools.lru_cache(maxsize=256)
+def _cheapest(q, in_bits, k, table_storage, kind):
+    from hwgen.cost import modred as cost
+    return cost.cheapest_method(kind, q, in_bits, k, table_storage)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReducerParams(ReductionParams):
+    in_bits: int = param(None, Int(2, 1 << 16),
+                         "input width; default 2n for an n-bit modulus (a full product)")
+    kind_name = "modred"
+
+    def _input_bits(self):
+        return self.in_bits if self.in_bits is not None else 2 * self.n
+
+    def derive(self):
+        return {"in_bits": self._input_bits(), **super().derive()}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModMulParams(ReductionParams):
+    kind_name = "modmul"
+
+    def _input_bits(self):
+        return 2 * self.n
+
+    @property
+    def in_bits(self):
+        return self._input_bits()

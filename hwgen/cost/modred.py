@@ -1,0 +1,140 @@
+"""Cost model of the modular-reduction family, and the choice ``method: auto`` makes.
+
+Features are analytic counts of what a configuration's plan instantiates (see
+:mod:`hwgen.golden.modred`): constant-table bits and the table output bits that need logic,
+block-RAM table bits, adder and subtractor bits, final-correction bits, partial-product bits
+of constant and of variable multipliers, and pipeline-register bits. The weights are fitted
+to Yosys by ``bench/modred_cost.py`` and
+stored in ``modred.json``.
+"""
+import functools
+import json
+
+import numpy as np
+
+from hwgen.cost.model import LinearCostModel
+from hwgen.golden import modred as golden
+
+__all__ = ["MODEL", "features", "predict", "cheapest_method", "METRICS"]
+
+METRICS = ("generic.ge", "ice40.lut4", "ecp5.lut4")
+
+
+def _width(bound):
+    return max(1, bound.bit_length())
+
+
+def _params(kind, params):
+    from hwgen.cores.modred.params import ModMulParams, ReducerParams
+    cls = ModMulParams if kind == "modmul" else ReducerParams
+    return cls.from_mapping(dict(params), kind=kind)
+
+
+def _logic_columns(entries, bits):
+    """Distinct output bits of a constant table that need logic: not constant and not a
+    copy (or inverse) of one index bit, which synthesis turns into wires."""
+    size = -(-bits // 8)
+    matrix = np.unpackbits(np.frombuffer(b"".join(entry.to_bytes(size, "little")
+                                                  for entry in entries), dtype=np.uint8)
+                           .reshape(len(entries), size), axis=1, bitorder="little")[:, :bits]
+    index = np.arange(len(entries))
+    trivial = {bytes(np.zeros(len(entries), np.uint8)), bytes(np.ones(len(entries), np.uint8))}
+    for bit in range(_width(len(entries) - 1)):
+        pattern = ((index >> bit) & 1).astype(np.uint8)
+        trivial |= {bytes(pattern), bytes(1 - pattern)}
+    return len({bytes(column) for column in matrix.T} - trivial)
+
+
+def _table(counts, entries, storage):
+    bits = _width(max(entries))
+    if storage == "bram":
+        counts["bram_bits"] += len(entries) * bits
+        return
+    index_bits = _width(len(entries) - 1)
+    counts["table_bits"] += len(entries) * bits
+    # A 4-input LUT per needed output bit and 16 entries: the FPGA view of a constant table.
+    counts["table_lut4"] += _logic_columns(entries, bits) * -(-(1 << index_bits) // 16)
+
+
+def _step(counts, step, bounds, storage):
+    if isinstance(step, golden.Parallel):
+        for part in step.steps:
+            _step(counts, part, bounds, storage)
+    elif isinstance(step, golden.Fold):
+        for entries in step.tables:
+            _table(counts, entries, storage)
+    elif isinstance(step, golden.Horner):
+        _table(counts, step.table, "logic")
+        counts["adder_bits"] += _width(step.acc_bound)
+    elif isinstance(step, golden.Add):
+        for _, a, b in step.pairs:
+            counts["adder_bits"] += _width(bounds[a] + bounds[b])
+    elif isinstance(step, golden.MulConst):
+        digits = golden.naf(step.const)
+        operand = step.operand_bits(bounds)
+        if len(digits) <= 4:
+            counts["adder_bits"] += (len(digits) - 1) * (operand + step.const.bit_length())
+        else:
+            # Synthesis keeps a partial product per set bit of the constant.
+            counts["const_mul_bits"] += operand * bin(step.const).count("1")
+    elif isinstance(step, golden.Sub):
+        counts["adder_bits"] += _width(step.bound)
+    elif isinstance(step, golden.Correct):
+        counts["correct_bits"] += (bounds[step.src] // step.q) * _width(bounds[step.src])
+
+
+def features(kind, params):
+    """Analytic hardware counts of the ``kind`` configuration ``params`` (a mapping)."""
+    return dict(_features(kind, json.dumps(dict(params), sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _features(kind, params_json):
+    p = _params(kind, json.loads(params_json))
+    plan = p.plan
+    counts = dict.fromkeys(("table_bits", "table_lut4", "bram_bits", "adder_bits",
+                            "correct_bits", "const_mul_bits", "mul_bits", "reg_bits"), 0)
+    counts["const"] = 1
+    for step, bounds in zip(plan.steps, plan.bounds):
+        _step(counts, step, bounds, p.table_storage)
+    for cut in p.cuts:
+        counts["reg_bits"] += sum(map(_width, plan.bounds[cut + 1].values())) + p.tag_bits + 1
+    if plan.loop:
+        _step(counts, plan.loop, {}, "logic")
+        counts["reg_bits"] += _width(plan.loop.acc_bound) + plan.loop.rest + p.tag_bits
+    if kind == "modmul":
+        counts["mul_bits"] += p.n * p.n
+        counts["reg_bits"] += 2 * p.n + p.tag_bits + 1
+    return counts
+
+
+MODEL = LinearCostModel("modred", features, METRICS)
+
+
+def predict(kind, params):
+    """Predicted ``{metric: value}`` plus ``cycles_per_beat`` for one configuration."""
+    figures = MODEL.predict(kind, params)
+    figures["cycles_per_beat"] = _params(kind, params).plan.cycles_per_beat
+    return figures
+
+
+def candidates(q, in_bits, table_storage):
+    """Methods ``auto`` may choose for this modulus (those giving x mod q)."""
+    from hwgen.cores.modred.params import AUTO_CANDIDATES
+    methods = [method for method in AUTO_CANDIDATES
+               if table_storage == "logic" or method in ("lut", "hybrid")]
+    if golden.special_folds(q, in_bits) is None and "special" in methods:
+        methods.remove("special")
+    return methods
+
+
+def cheapest_method(kind, q, in_bits, k, table_storage):
+    """The candidate with the least predicted GE per result (GE × cycles per result)."""
+    scores = {}
+    for method in candidates(q, in_bits, table_storage):
+        mapping = {"modulus": q, "method": method, "k": k, "table_storage": table_storage}
+        if kind == "modred":
+            mapping["in_bits"] = in_bits
+        figures = predict(kind, mapping)
+        scores[method] = figures["generic.ge"] * figures["cycles_per_beat"]
+    return min(scores, key=scores.get)
