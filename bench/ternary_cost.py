@@ -33,33 +33,27 @@ CALIBRATION = [
     config("lut", 3, 4, 4),
     config("lut", 4, 2, 4),
     config("lut", 5, 2, 4),
-    config("lut", 3, 2, 8),
-    config("lut", 4, 1, 16),
-    config("lut", 3, 4, 2, act_bits=4, weight_format="code2"),
-    config("lut", 2, 3, 8, act_bits=16, weight_format="base3"),
-    config("lut", 3, 8, 8, table=True, fetch=True, tree_every=1),
-    config("lut", 2, 2, 2, "fp16"),
-    config("lut", 3, 2, 2, "fp16"),
-    config("lut", 1, 3, 2, "bf16", weight_format="code2"),
-    config("addsub", 3, 4, 4, weight_format="code2"),
-    config("addsub", 2, 4, 8),
-    config("addsub", 5, 2, 4, weight_format="code2"),
-    config("addsub", 1, 6, 2, act_bits=16, weight_format="code2"),
-    config("addsub", 2, 2, 2, "fp16", weight_format="code2"),
-    config("addsub", 3, 1, 4, "bf16", weight_format="base3"),
-    config("mac", 3, 4, 4, weight_format="code2"),
-    config("mac", 2, 4, 8, act_bits=4),
-    config("mac", 1, 6, 2, act_bits=16, weight_format="base3", fetch=True),
-    config("mac", 2, 2, 2, "fp16", weight_format="code2"),
-    config("mac", 1, 3, 2, "bf16", weight_format="code2"),
+    config("lut", 3, 1, 4),
+    config("lut", 2, 2, 2, act_bits=4, weight_format="code2"),
+    config("lut", 2, 1, 2, act_bits=16, weight_format="base3"),
+    config("lut", 2, 2, 2, table=True, fetch=True, tree_every=1),
+    config("lut", 2, 1, 2, "fp16"),
+    config("lut", 1, 2, 1, "bf16", weight_format="code2"),
+    config("addsub", 3, 2, 2, weight_format="code2"),
+    config("addsub", 2, 2, 1),
+    config("addsub", 1, 4, 1, act_bits=16, weight_format="code2"),
+    config("addsub", 2, 1, 2, "fp16", weight_format="code2"),
+    config("mac", 3, 2, 2, weight_format="code2"),
+    config("mac", 2, 2, 2, act_bits=4),
+    config("mac", 1, 4, 1, act_bits=16, weight_format="base3", fetch=True),
+    config("mac", 2, 1, 2, "fp16", weight_format="code2"),
+    config("mac", 1, 2, 1, "bf16", weight_format="code2"),
 ]
 HELD_OUT = [
-    config("lut", 3, 3, 6),
-    config("lut", 5, 1, 8, weight_format="base3"),
-    config("lut", 2, 3, 3, "fp16", weight_format="code2"),
-    config("addsub", 3, 3, 6, weight_format="code2"),
-    config("mac", 4, 2, 4, fetch=True),
-    config("mac", 2, 3, 3, "fp16", weight_format="code2"),
+    config("lut", 3, 2, 3),
+    config("lut", 5, 1, 2, weight_format="base3"),
+    config("lut", 2, 1, 3, "fp16", weight_format="code2"),
+    config("addsub", 3, 2, 3, weight_format="code2"),
 ]
 TARGETS = sorted({metric.split(".")[0] for metric in cost.METRICS})
 
@@ -116,8 +110,8 @@ def main(argv=None):
     if not weights:
         sys.exit("no stored weights: run with --fit first")
     print(f"Ternary cost model vs Yosys ({len(CALIBRATION)} calibration and {len(HELD_OUT)} "
-          f"held-out configurations; GE = generic CMOS transistors / 4, LUT4 = synth_ice40 / "
-          f"synth_ecp5 LUT4 cells)")
+          f"held-out configurations; GE = generic CMOS transistors / 4, LUT4 = synth_ice40 "
+          f"LUT4 cells)")
     table("Calibration set (the weights are fitted to these)", calibration, weights)
     table("Held-out set (never used for fitting)", held_out, weights)
 

@@ -4,13 +4,17 @@ Exit status: 0 on success, 2 for a bad config or argument (nothing is written), 
 fails or a design disagrees with its golden model (the tool's own error text is shown).
 """
 import argparse
+import dataclasses
 import json
+import pathlib
 import sys
 import textwrap
 
 from hwgen import registry
+from hwgen.board import boards
 from hwgen.config import ConfigError, load
 from hwgen.flow import pnr, synth, tools, verilog
+from hwgen.flow.measure import DEFAULT_CACHE
 from hwgen.flow.sim import SimulationError
 
 __all__ = ["main"]
@@ -74,6 +78,71 @@ def _pnr(args):
     print(synth.render_markdown(reports), end="")
 
 
+def _bitstream(args):
+    from hwgen.flow import bitstream
+    design = load(args.config)
+    try:
+        boards.divisor_for(boards.lookup(args.board).platform().default_clk_frequency, args.baud)
+    except ValueError as error:
+        raise UsageError(f"--baud: {error}") from None
+    report = bitstream.build(design, args.board, out_dir=args.out, reports_dir=args.reports,
+                             baud=args.baud, seed=args.seed)
+    print(bitstream.render(report), end="")
+    if not report["timing_met"]:
+        print(f"warning: {report['name']} on {report['board']}: timing {report['timing']}",
+              file=sys.stderr)
+
+
+def _dse(args):
+    from hwgen import dse
+    from hwgen.dse.runner import Interrupted
+    sweep = dse.load(args.sweep)
+    if args.model_only:
+        sweep = sweep.as_model_only()
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            raise UsageError(f"--timeout must be a positive number of seconds, "
+                             f"not {args.timeout}")
+        sweep = dataclasses.replace(sweep, timeout=args.timeout)
+    if args.scheduler and args.executor != "dask":
+        raise UsageError("--scheduler needs --executor dask")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    try:
+        result = dse.explore(sweep, executor=args.executor, workers=args.workers,
+                             scheduler=args.scheduler, cache_dir=args.cache, out_dir=args.out,
+                             retry_failed=args.retry_failed)
+    except Interrupted as error:
+        print(f"{sweep.name}: {error} (outputs written with the unfinished points pending)",
+              file=sys.stderr)
+        return 130
+    print(f"{sweep.name}: {result.summary()}")
+    for path in result.paths:
+        print(f"wrote {path}")
+    if result.problems:
+        raise result.problems[0]
+    if result.run["failed"]:
+        print(f"warning: {result.run['failed']} point(s) failed; their tool errors are in "
+              f"{result.paths[-1]}", file=sys.stderr)
+
+
+def _calibrate(args):
+    from hwgen import dse
+    from hwgen.dse.calibrate import calibrate
+    sweep = dse.load(args.sweep)
+    out_dir = pathlib.Path(args.out) if args.out else sweep.output
+    model, before, after = calibrate(args.family, out_dir / "results.json")
+    print(f"{args.family}: cost model refitted to {sweep.name} ({out_dir / 'results.json'}), "
+          f"wrote {model.path}")
+    print("| metric | points | mean error before | after | max error before | after |")
+    print("|---|---|---|---|---|---|")
+    for metric, (mean, worst, count) in after.items():
+        old_mean, old_worst, _ = before.get(metric, (None, None, None))
+        shown = [f"{100 * value:.1f}%" if value is not None else "–"
+                 for value in (old_mean, mean, old_worst, worst)]
+        print(f"| {metric} | {count} | " + " | ".join(shown) + " |")
+
+
 def _report(args):
     design = load(args.config)
     reports = []
@@ -122,6 +191,43 @@ def _parser():
             sub.add_argument("--freq", type=float, default=100.0,
                              help="target clock in MHz (default: 100)")
 
+    bitstream = command("bitstream", _bitstream, "wrap the design behind the UART host "
+                        "bridge and build a board bitstream (Yosys, nextpnr, icepack/ecppack)")
+    bitstream.add_argument("--board", required=True, choices=boards.BOARDS,
+                           help="target board")
+    bitstream.add_argument("--baud", type=int, default=115200,
+                           help="UART baud rate, 8N1 (default: 115200)")
+    bitstream.add_argument("--seed", type=int, default=1, help="placement seed (default: 1)")
+    bitstream.add_argument("--reports", default="reports",
+                           help="report directory (default: reports)")
+
+    dse_parser = commands.add_parser("dse", help="design-space exploration of a sweep file")
+    dse_parser.add_argument("sweep", help="sweep file (YAML), see docs/dse.md")
+    dse_parser.add_argument("--executor", choices=("local", "dask"), default="local",
+                            help="local process pool (default) or Dask distributed")
+    dse_parser.add_argument("--scheduler", help="Dask scheduler address (default: a "
+                            "LocalCluster for this run)")
+    dse_parser.add_argument("--workers", type=int, help="worker processes (default: one "
+                            "per CPU)")
+    dse_parser.add_argument("--out", help="output directory (default: the sweep's output)")
+    dse_parser.add_argument("--cache", default=str(DEFAULT_CACHE),
+                            help=f"result cache (default: {DEFAULT_CACHE})")
+    dse_parser.add_argument("--timeout", type=float, help="seconds per point, instead of the "
+                            "sweep file's timeout")
+    dse_parser.add_argument("--model-only", action="store_true",
+                            help="rank by the cost model without synthesis (output in "
+                            "OUTPUT_model)")
+    dse_parser.add_argument("--retry-failed", action="store_true",
+                            help="run points again whose tools failed in an earlier run")
+    dse_parser.set_defaults(run=_dse)
+
+    calibrate = commands.add_parser("calibrate", help="refit a family's cost model from a "
+                                    "sweep's measured results")
+    calibrate.add_argument("family", help="family whose constants to refit (e.g. ternary)")
+    calibrate.add_argument("sweep", help="the sweep file, already run with `hwgen dse`")
+    calibrate.add_argument("--out", help="the sweep's output directory, if not its default")
+    calibrate.set_defaults(run=_calibrate)
+
     report = command("report", _report, "print the Markdown table of existing reports")
     report.add_argument("--reports", default="reports", help="report directory (default: reports)")
     return parser
@@ -130,11 +236,11 @@ def _parser():
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        args.run(args)
+        status = args.run(args)
     except (ConfigError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (tools.ToolError, SimulationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0

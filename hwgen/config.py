@@ -20,7 +20,7 @@ import yaml
 from hwgen import registry
 from hwgen.params import ParamError, did_you_mean
 
-__all__ = ["ConfigError", "Design", "load", "from_mapping"]
+__all__ = ["ConfigError", "Design", "read_yaml", "load", "from_mapping"]
 
 _TOP_KEYS = ("name", "kind", "params")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -56,21 +56,26 @@ class Design:
         return self.kind.build(self.params)
 
 
-def load(path):
-    """Read and validate the config at ``path``."""
+def read_yaml(path, what="config"):
+    """The parsed YAML document at ``path``; a :class:`ConfigError` naming the file (and the
+    line, for a syntax error) when it cannot be read or parsed."""
     path = pathlib.Path(path)
     try:
         text = path.read_text()
     except OSError as error:
-        raise ConfigError(f"cannot read config: {error.strerror}", source=path) from None
+        raise ConfigError(f"cannot read {what}: {error.strerror}", source=path) from None
     try:
-        mapping = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(f"{where}not valid YAML: {problem}", source=path) from None
-    return from_mapping(mapping, source=path)
+
+
+def load(path):
+    """Read and validate the config at ``path``."""
+    return from_mapping(read_yaml(path), source=pathlib.Path(path))
 
 
 def from_mapping(mapping, source=None):

@@ -14,6 +14,8 @@ FAMILIES = (
     "hwgen.cores.huffman",
     "hwgen.cores.ternary",
     "hwgen.cores.modred",
+    "hwgen.cores.ntt",
+    "hwgen.cores.llm_tile",
 )
 
 

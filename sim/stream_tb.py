@@ -27,10 +27,14 @@ def _read(handle):
 async def _run(dut, test_name, *, valid_prob, ready_prob):
     manifest = json.loads(pathlib.Path(os.environ["HWGEN_MANIFEST"]).read_text())
     vectors = json.loads(pathlib.Path(os.environ["HWGEN_VECTORS"]).read_text())
+    # A design may legitimately stay silent for its declared latency (an NTT computing), so
+    # the hang detector never fires sooner than that.
+    latency = manifest.get("latency_cycles", 8)
     traffic = Traffic(manifest["streams"], vectors, valid_prob=valid_prob,
                       ready_prob=ready_prob, seed=int(os.environ.get("HWGEN_SEED", "0")),
-                      stall_limit=int(os.environ.get("HWGEN_STALL_LIMIT", "2000")),
-                      drain_cycles=2 * manifest.get("latency_cycles", 8) + 16)
+                      stall_limit=max(int(os.environ.get("HWGEN_STALL_LIMIT", "2000")),
+                                      2 * latency + 16),
+                      drain_cycles=2 * latency + 16)
     handles = {port: getattr(dut, port) for port in manifest["ports"]}
 
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())

@@ -1,8 +1,9 @@
 """Analytical area and throughput of the ternary cores, calibrated against Yosys.
 
-Area is linear in hardware counts that follow from the parameters alone (the structure of
-:mod:`hwgen.cores.ternary`), ``metric ≈ Σ weight · count``, with one weight per count and
-metric fitted by non-negative least squares to Yosys results
+Area, in generic CMOS gate equivalents (``generic.ge``) and iCE40 LUT4 cells
+(``ice40.lut4``), is linear in hardware counts that follow from the parameters alone (the
+structure of :mod:`hwgen.cores.ternary`), ``metric ≈ Σ weight · count``, with one weight per
+count and metric fitted by non-negative least squares to Yosys results
 (``python bench/ternary_cost.py --fit``) and stored in ``hwgen/cost/ternary.json``.
 Throughput needs no fitting: every core takes one beat per cycle, ``lanes · L · µ`` MACs.
 
@@ -29,7 +30,7 @@ from hwgen.golden import ternary as golden
 
 __all__ = ["METRICS", "features", "throughput", "MODEL", "predict"]
 
-METRICS = ("generic.ge", "ice40.lut4", "ecp5.lut4")
+METRICS = ("generic.ge", "ice40.lut4")
 
 
 def _params(kind, params):

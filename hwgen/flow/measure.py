@@ -14,16 +14,17 @@ from hwgen.config import from_mapping
 from hwgen.flow import synth, tools, verilog
 from hwgen.flow.files import write_atomic
 
-__all__ = ["measure", "cache_key", "DEFAULT_CACHE"]
+__all__ = ["measure", "cache_key", "cached", "DEFAULT_CACHE"]
 
 DEFAULT_CACHE = pathlib.Path(os.environ.get("HWGEN_CACHE", "build/.cache"))
 
 
-def cache_key(verilog_text, target, top):
-    """Hash of everything a synthesis result depends on."""
+def cache_key(verilog_text, target, top, *extra):
+    """Hash of everything a synthesis result depends on; ``extra`` strings add what a later
+    step (place and route: its tool version and options) depends on as well."""
     digest = hashlib.sha256()
     for part in (verilog_text, tools.versions()["yosys"], "\n".join(synth.script(target, top)),
-                 target):
+                 target, *extra):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
@@ -43,14 +44,21 @@ def measure(kind, params, *, targets=synth.TARGETS, name=None, work_dir="build/m
     text = emitted.verilog.read_text()
     results = {}
     for target in targets:
-        cached = pathlib.Path(cache_dir) / "synth" / f"{cache_key(text, target, name)}.json"
-        if cached.exists():
-            report = json.loads(cached.read_text())
-        else:
-            report = synth.synthesize(design, emitted, target,
-                                      reports_dir=emitted.dir / "reports", timeout=timeout)
-            write_atomic(cached, json.dumps(report, indent=2))
+        path = pathlib.Path(cache_dir) / "synth" / f"{cache_key(text, target, name)}.json"
+        report, _ = cached(path, lambda: synth.synthesize(
+            design, emitted, target, reports_dir=emitted.dir / "reports", timeout=timeout))
         results[target] = report["area"]
         if "workaround" in report:
             results[target] = {**report["area"], "workaround": report["workaround"]}
     return results
+
+
+def cached(path, compute):
+    """``(result, True)`` when the JSON at ``path`` exists, else ``(compute(), False)`` after
+    storing the result there atomically (a reader never sees half an entry)."""
+    path = pathlib.Path(path)
+    if path.exists():
+        return json.loads(path.read_text()), True
+    result = compute()
+    write_atomic(path, json.dumps(result, indent=2))
+    return result, False

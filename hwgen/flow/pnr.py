@@ -17,7 +17,8 @@ import statistics
 from hwgen.flow import synth, tools
 from hwgen.flow.files import write_atomic
 
-__all__ = ["DEVICES", "DEFAULT_DEVICE", "FitError", "place_and_route", "harness_verilog"]
+__all__ = ["DEVICES", "DEFAULT_DEVICE", "FitError", "place_and_route", "harness_verilog",
+           "fit_error", "read_utilization", "utilization_summary"]
 
 # nextpnr arguments and the number of DSP blocks of each device.
 DEVICES = {
@@ -71,7 +72,7 @@ def harness_verilog(manifest):
     ]), in_bits + out_bits
 
 
-def _overflow(log_text, device):
+def fit_error(log_text, device):
     """A FitError naming every resource nextpnr's utilisation table shows overflowing."""
     over = [(resource, int(used), int(available)) for resource, used, available in
             re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", log_text, re.M)
@@ -87,12 +88,12 @@ def _overflow(log_text, device):
     return FitError("nextpnr", f"does not fit {device}: {detail}")
 
 
-def _utilization(report):
+def read_utilization(report):
     return {resource: counts for resource, counts in sorted(report["utilization"].items())
             if counts["used"]}
 
 
-def _summary(utilization):
+def utilization_summary(utilization):
     parts = []
     for resource, counts in utilization.items():
         if resource.endswith(("_LC", "_COMB", "_FF", "_RAM", "_DSP", "DP16KD", "MULT18X18D")):
@@ -126,16 +127,15 @@ def place_and_route(design, emitted, target, *, device=None, seeds=1, freq_mhz=1
         extra["out_of_context"] = True
         sources, top, place_args = [emitted.verilog], design.name, ["--out-of-context"]
     dsp_cell, dsp_available = spec["dsp"]
-    stat = synth.run_yosys(job_dir, sources, top, synth.script(target, top, dsp=dsp_available > 0),
-                           timeout=timeout)
-    dsp_used = stat["design"].get("num_cells_by_type", {}).get(dsp_cell, 0)
-    if dsp_used > dsp_available:
-        # Yosys maps every multiplier to a DSP block whatever the device holds; on a device
-        # with too few, the multipliers are built from logic instead.
-        synth.run_yosys(job_dir, sources, top, synth.script(target, top, dsp=False),
-                        timeout=timeout)
-        extra["multipliers_in_logic"] = (f"{dsp_used} {dsp_cell} needed, {device} has "
+    # Yosys maps every multiplier to a DSP block whatever the device holds; on a device with
+    # too few, the multipliers are built from logic instead.
+    dsp_needed = report["cells"].get(dsp_cell, 0)
+    fits_dsp = dsp_needed <= dsp_available
+    if not fits_dsp:
+        extra["multipliers_in_logic"] = (f"{dsp_needed} {dsp_cell} needed, {device} has "
                                          f"{dsp_available}")
+    synth.run_yosys(job_dir, sources, top, synth.script(target, top, dsp=fits_dsp),
+                    timeout=timeout)
 
     fmax_by_seed, utilization = [], None
     for seed in range(1, seeds + 1):
@@ -150,14 +150,14 @@ def place_and_route(design, emitted, target, *, device=None, seeds=1, freq_mhz=1
         except tools.ToolError as error:
             log_path = job_dir / log_name
             text = (log_path.read_text() if log_path.exists() else "") + error.detail
-            raise _overflow(text, device) or error from None
+            raise fit_error(text, device) or error from None
         seed_report = json.loads((job_dir / report_name).read_text())
         # Hard blocks used combinationally (an SB_MAC16 without registers) appear as a clock
         # driven by the packer's constant net; only the design's own clock counts.
         clocks = {net: clock for net, clock in seed_report.get("fmax", {}).items()
                   if not net.startswith("$PACKER")}
         fmax_by_seed.append(min(clock["achieved"] for clock in clocks.values()) if clocks else None)
-        utilization = _utilization(seed_report)
+        utilization = read_utilization(seed_report)
 
     measured = [fmax for fmax in fmax_by_seed if fmax is not None]
     fmax = statistics.median(measured) if measured else None
@@ -169,7 +169,7 @@ def place_and_route(design, emitted, target, *, device=None, seeds=1, freq_mhz=1
         "fmax_by_seed": fmax_by_seed,
         "meets_target": fmax is not None and fmax >= freq_mhz,
         "utilization": utilization,
-        "summary": _summary(utilization),
+        "summary": utilization_summary(utilization),
         **extra,
     }
     write_atomic(synth.report_path(reports_dir, design.name, target),

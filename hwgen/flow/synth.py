@@ -18,7 +18,7 @@ import shutil
 from hwgen.flow import tools
 from hwgen.flow.files import write_atomic
 
-__all__ = ["TARGETS", "synthesize", "run_yosys", "report_path", "render_markdown"]
+__all__ = ["TARGETS", "synthesize", "run_yosys", "report_path", "render_markdown", "workaround"]
 
 TARGETS = ("generic", "ice40", "ecp5")
 
@@ -66,13 +66,22 @@ _COLUMNS = {
 }
 
 
-# Yosys crashes with a known way around them: target → (text of the error, extra synthesis
-# flags that avoid it, the note the report carries).
+# Yosys crashes with a known way around them: target → (text in the lower-cased error, extra
+# synthesis flags that avoid it, the note the report carries).
 _WORKAROUNDS = {
-    "ecp5": ("abc_ops_reintegrate.cc", "-dff",
+    "ecp5": ("abc_ops_reintegrate", "-dff",
              "synth_ecp5 -dff: Yosys aborted in abc_ops_reintegrate (an internal assertion) "
              "on this netlist with the default script; -dff maps with ABC9 over the flip-flops"),
 }
+
+
+def workaround(target, error):
+    """``(extra synthesis flags, note)`` when ``error`` is a known Yosys crash on ``target``
+    with a way around it, else None."""
+    marker, flags, note = _WORKAROUNDS.get(target, (None, None, None))
+    if marker is None or marker not in error.detail.lower():
+        return None
+    return flags, note
 
 
 def script(target, top, *, dsp=True, extra=""):
@@ -137,14 +146,15 @@ def synthesize(design, emitted, target, *, reports_dir="reports", timeout=None):
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     job_dir = emitted.dir / "synth" / target
-    workaround = None
+    note = None
     try:
         stat = run_yosys(job_dir, [emitted.verilog], design.name, script(target, design.name),
                          timeout=timeout)
     except tools.ToolError as error:
-        marker, extra, workaround = _WORKAROUNDS.get(target, (None, None, None))
-        if marker is None or marker not in error.detail:
+        known = workaround(target, error)
+        if known is None:
             raise
+        extra, note = known
         stat = run_yosys(job_dir, [emitted.verilog], design.name,
                          script(target, design.name, extra=extra), timeout=timeout)
     area, cells = _figures(target, stat)
@@ -159,8 +169,8 @@ def synthesize(design, emitted, target, *, reports_dir="reports", timeout=None):
         "area": area,
         "cells": cells,
     }
-    if workaround:
-        report["workaround"] = workaround
+    if note:
+        report["workaround"] = note
     if "pnr" in previous and previous.get("params") == report["params"]:
         report["pnr"] = previous["pnr"]
     write_atomic(path, json.dumps(report, indent=2) + "\n")
@@ -194,7 +204,7 @@ def render_markdown(reports):
             cells = [report["name"]] + [_format(report["area"].get(key)) for key, _ in columns]
             if has_pnr:
                 pnr = report.get("pnr")
-                cells += ([pnr["device"], f"{pnr['fmax_mhz']:.1f}", pnr["summary"]] if pnr
+                cells += ([pnr["device"], _format_fmax(pnr), pnr["summary"]] if pnr
                           else ["", "", ""])
             lines.append("| " + " | ".join(cells) + " |")
         sections.append("\n".join(lines))
@@ -205,3 +215,11 @@ def _format(value):
     if isinstance(value, float):
         return f"{value:,.0f}"
     return "" if value is None else f"{value:,}"
+
+
+def _format_fmax(pnr):
+    # nextpnr reports no clock when no register-to-register path exists.
+    fmax = pnr["fmax_mhz"]
+    if fmax is None:
+        return "no clocked path"
+    return f"{fmax:.1f}" + ("" if pnr["meets_target"] else f" (< {pnr['target_mhz']:g} target)")

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 
-__all__ = ["ToolError", "versions", "run", "verilator_env"]
+__all__ = ["ToolError", "versions", "executable", "error_excerpt", "run", "verilator_env"]
 
 _PACKAGES = {
     "amaranth": "amaranth",
@@ -48,7 +48,7 @@ def versions():
     return result
 
 
-def _executable(name):
+def executable(name):
     beside_python = pathlib.Path(sys.executable).parent / name
     if beside_python.exists():
         return str(beside_python)
@@ -59,7 +59,7 @@ def _executable(name):
     return found
 
 
-def _error_excerpt(text, lines=25):
+def error_excerpt(text, lines=25):
     """The lines of a log that say what went wrong, else its tail."""
     all_lines = text.splitlines()
     for index, line in enumerate(all_lines):
@@ -78,7 +78,7 @@ def run(tool, args, *, cwd, log, timeout=None):
     cwd = pathlib.Path(cwd)
     console = cwd / f"{log}.out"
     try:
-        completed = subprocess.run([_executable(tool), *args], cwd=cwd, timeout=timeout,
+        completed = subprocess.run([executable(tool), *args], cwd=cwd, timeout=timeout,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     except subprocess.TimeoutExpired as error:
         console.write_text(error.output or "")
@@ -87,7 +87,7 @@ def run(tool, args, *, cwd, log, timeout=None):
     if completed.returncode != 0:
         log_path = cwd / log
         text = log_path.read_text() if log_path.exists() else ""
-        raise ToolError(tool, _error_excerpt(text + "\n" + completed.stdout))
+        raise ToolError(tool, error_excerpt(text + "\n" + completed.stdout))
     return completed
 
 

@@ -26,7 +26,8 @@ import numpy as np
 __all__ = [
     "BITMOD_MAGNITUDES", "BITMOD_SPECIALS", "weight_values", "max_abs_activation",
     "max_abs_weight", "exact_acc_bits", "beat_sum_bound", "prec_is_valid", "wrap",
-    "dot_product", "directed", "random_transactions", "to_vectors", "vectors",
+    "extreme_weight_code", "dot_product", "directed", "random_transactions", "to_vectors",
+    "vectors",
 ]
 
 BITMOD_MAGNITUDES = {4: (0, 1, 2, 3, 4, 6, 8, 12), 3: (0, 1, 2, 4)}
@@ -121,7 +122,7 @@ def _transaction(a, w, prec, scale, dtype):
     }
 
 
-def _extreme_weight_code(p, negative):
+def extreme_weight_code(p, negative):
     """The code of the weight with the largest magnitude (most negative if ``negative``)."""
     if p.weight_format == "bitmod":
         specials = BITMOD_SPECIALS[p.weight_bits]
@@ -142,8 +143,8 @@ def directed(p):
     full = p.weight_bits
     cases = []
 
-    neg_code, neg_dtype = _extreme_weight_code(p, negative=True)
-    pos_code, pos_dtype = _extreme_weight_code(p, negative=False)
+    neg_code, neg_dtype = extreme_weight_code(p, negative=True)
+    pos_code, pos_dtype = extreme_weight_code(p, negative=False)
     # Extremes spanning two groups: most negative activations with the most negative and
     # the largest positive weights.
     for code, dtype in ((neg_code, neg_dtype), (pos_code, pos_dtype)):

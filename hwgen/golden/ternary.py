@@ -64,7 +64,7 @@ __all__ = [
     "group_values", "trits_of_values", "table_patterns", "encode_keys", "decode_keys",
     "encode_code2", "decode_code2", "encode_base3", "decode_base3", "encode", "decode",
     "Arithmetic", "highest_digit", "build_table", "fetch", "tree_sum", "beat_sums", "dot_products",
-    "wrap", "directed", "random_transactions", "to_vectors", "vectors",
+    "wrap", "directed", "random_activations", "random_transactions", "to_vectors", "vectors",
 ]
 
 BASE3_INVALID = 243  # 3**5: bytes from here on are invalid
@@ -319,7 +319,7 @@ def _activation_range(p):
     return -(1 << (p.act_bits - 1)), (1 << (p.act_bits - 1)) - 1
 
 
-def _random_activations(p, rng, shape):
+def random_activations(p, rng, shape):
     """Integers over the full range; floats mostly of moderate size, some special."""
     if p.act_type == "int":
         lo, hi = _activation_range(p)
@@ -371,40 +371,40 @@ def directed(p):
     for value in extremes:
         for weight in (1, -1):
             cases.append(_transaction(p, np.full((2, n), value), weight))
-    cases.append(_transaction(p, _random_activations(p, rng, (2, n)), 0))
+    cases.append(_transaction(p, random_activations(p, rng, (2, n)), 0))
     # One nonzero weight per lane, at a different position in each lane.
     for start in range(0, n, lanes):
         trits = np.zeros((1, lanes, n), dtype=np.int64)
         for lane in range(lanes):
             trits[0, lane, (start + lane) % n] = 1 if lane % 2 else -1
-        cases.append(_transaction(p, _random_activations(p, rng, (1, n)), trits))
+        cases.append(_transaction(p, random_activations(p, rng, (1, n)), trits))
     # Every group pattern (all 3**mu), spread over lanes and groups, one beat per case.
     patterns = trits_of_values(np.arange(-half_size(p.mu), half_size(p.mu) + 1), p.mu)
     slots = lanes * p.n_tables
     for start in range(0, len(patterns), slots):
         chunk = np.resize(patterns[start:start + slots], (slots, p.mu))
-        cases.append(_transaction(p, _random_activations(p, rng, (1, n)),
+        cases.append(_transaction(p, random_activations(p, rng, (1, n)),
                                   chunk.reshape(1, lanes, n)))
     # Invalid codes in lane 0 only (middle beat of three), followed by a clean dot product.
     for bad in _invalid_codes(p):
-        transaction = _transaction(p, _random_activations(p, rng, (3, n)),
+        transaction = _transaction(p, random_activations(p, rng, (3, n)),
                                    rng.integers(-1, 2, (3, lanes, n)))
         transaction["w"][1, 0, -1] = bad
         cases.append(transaction)
-        cases.append(_transaction(p, _random_activations(p, rng, (1, n)),
+        cases.append(_transaction(p, random_activations(p, rng, (1, n)),
                                   rng.integers(-1, 2, (1, lanes, n))))
     if p.act_type != "int":
         fmt = fp.FORMATS[p.act_type]
         specials = _float_specials(fmt)
         # Each special value in every position, under random weights.
         for value in specials:
-            a = _random_activations(p, rng, (1, n))
+            a = random_activations(p, rng, (1, n))
             a[0, rng.integers(0, n)] = value
             cases.append(_transaction(p, a, rng.integers(-1, 2, (1, lanes, n))))
         # Subnormal-only sums and cancellations to zero.
         cases.append(_transaction(p, rng.integers(0, 4, (2, n)) | rng.integers(0, 2, (2, n))
                                   << (fmt.width - 1), rng.integers(-1, 2, (2, lanes, n))))
-        a = _random_activations(p, rng, (1, n))
+        a = random_activations(p, rng, (1, n))
         cases.append(_transaction(p, np.concatenate([a, a]), np.stack(
             [np.ones((lanes, n)), -np.ones((lanes, n))])))
     # The longest dot product the width rule covers, at the extremes (capped for run time).
@@ -412,7 +412,7 @@ def directed(p):
     if p.act_type == "int":
         cases.append(_transaction(p, np.full((beats, n), _activation_range(p)[0]), -1))
     else:
-        cases.append(_transaction(p, _random_activations(p, rng, (beats, n)),
+        cases.append(_transaction(p, random_activations(p, rng, (beats, n)),
                                   rng.integers(-1, 2, (beats, lanes, n))))
     return cases
 
@@ -425,7 +425,7 @@ def random_transactions(p, count, seed):
     cases = []
     for _ in range(count):
         beats = int(rng.integers(1, 5))
-        transaction = _transaction(p, _random_activations(p, rng, (beats, n)),
+        transaction = _transaction(p, random_activations(p, rng, (beats, n)),
                                    rng.integers(-1, 2, (beats, p.lanes, n)))
         if rng.random() < 0.05:
             codes = transaction["w"]

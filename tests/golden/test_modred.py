@@ -67,7 +67,10 @@ def test_every_method_is_exact_for_every_input_of_a_small_modulus(q, in_bits, k)
 
 @pytest.mark.parametrize("name", ["kyber", "falcon", "dilithium", "babybear", "koalabear",
                                   "mersenne31", "goldilocks", "seal_8192_0", "secp128r1_n",
-                                  "bn254_r", "curve25519_p", "bls12_381_p"])
+                                  "bn254_r",
+                                  # 10 to 30 s each: every plan on ~600 single-bit inputs.
+                                  pytest.param("curve25519_p", marks=pytest.mark.slow),
+                                  pytest.param("bls12_381_p", marks=pytest.mark.slow)])
 def test_every_method_is_exact_on_edge_and_random_inputs_of_real_moduli(name):
     q = moduli.lookup(name)
     in_bits = 2 * q.bit_length()

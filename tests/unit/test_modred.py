@@ -1,6 +1,10 @@
 # amaranth: UnusedElaboratable=no
 """Modular reducers and multipliers in the Amaranth simulator, and their parameter rules."""
+import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from amaranth import Shape
@@ -12,7 +16,7 @@ from hwgen.cores.modred import ModMul, ModMulParams, ModReducer, ReducerParams
 from hwgen.cores.modred.datapath import StepStage
 from hwgen.cost import modred as cost
 from hwgen.flow.pysim import run_vectors
-from hwgen.flow.verilog import manifest
+from hwgen.flow.verilog import emit, manifest
 from hwgen.golden import modred as golden
 
 REAL = [
@@ -270,3 +274,15 @@ def test_a_1024_bit_modulus(method):
     params = ReducerParams(modulus="modp1024", method=method)
     run_vectors(ModReducer(params), golden.vectors(params, 8, seed=6), valid_prob=0.7,
                 ready_prob=0.7, seed=1)
+
+
+def test_verilog_is_byte_identical_across_processes(tmp_path):
+    config = {"name": "red", "kind": "modred", "params": {
+        "modulus": "kyber", "method": "hybrid", "table_storage": "bram", "stages": 4}}
+    (tmp_path / "red.yaml").write_text(json.dumps(config))
+    # This process hashes strings with a random seed; the other one with seed 0.
+    subprocess.run([sys.executable, "-m", "hwgen", "verilog", str(tmp_path / "red.yaml"),
+                    "--out", str(tmp_path / "other")], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONHASHSEED": "0"})
+    here = emit(from_mapping(config), tmp_path / "here")
+    assert here.verilog.read_bytes() == (tmp_path / "other" / "red" / "red.v").read_bytes()

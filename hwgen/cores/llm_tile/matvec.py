@@ -1,0 +1,175 @@
+"""The matrix-vector unit of ``llm_tile``: weight and activation memories, the sequencer
+that streams them through a family engine, and the serializer of its results."""
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hwgen.cores.bitserial import BitParallelDot, BitSerialDot
+from hwgen.cores.ternary import TernaryAddSubCore, TernaryLutCore
+from hwgen.golden.llm_tile import ADDR_BITS
+
+__all__ = ["ENGINES", "write_layout", "result_layout", "MatVecUnit"]
+
+#: The family component each engine name instantiates.
+ENGINES = {
+    "ternary_lut": TernaryLutCore,
+    "ternary_addsub": TernaryAddSubCore,
+    "bitserial": BitSerialDot,
+    "bitparallel": BitParallelDot,
+}
+
+
+def write_layout(data_shape, depth):
+    """A memory write: enable, address and the word."""
+    return data.StructLayout({"en": 1, "addr": unsigned(max(depth - 1, 1).bit_length()),
+                              "data": data_shape})
+
+
+def result_layout(value_shape):
+    """One result of the product: its row, value and the engine's error flag."""
+    return data.StructLayout({"row": unsigned(ADDR_BITS), "y": value_shape, "err": 1})
+
+
+class MatVecUnit(wiring.Component):
+    """``y = W·x`` on a family engine, with ``W`` and ``x`` in on-chip memories.
+
+    The weight memory holds ``words = groups · chunks`` words, each the weight-side fields
+    of one engine input beat (everything but ``a`` and ``last``); word ``g·chunks + c`` is
+    beat ``c`` of row group ``g``. The activation memory holds ``chunks`` activation chunks.
+    A run streams, for every row group, its ``chunks`` beats (activations read from the
+    activation memory, ``last`` on the final one) into the engine, and serializes each dot
+    product's ``rows_per_dot`` results, one per beat, in row order.
+
+    Parameters
+    ----------
+    params : :class:`~hwgen.cores.llm_tile.params.LlmTileParams`
+
+    Members
+    -------
+    w_write : ``In(write_layout(word, words))``
+        Weight memory write port (ignored while ``busy``).
+    x_write : ``In(write_layout(activation chunk, chunks))``
+        Activation memory write port (ignored while ``busy``).
+    start : ``In(1)``
+        Starts a run (a one-cycle pulse while not ``busy``).
+    busy : ``Out(1)``
+        A run is in progress or has results not yet taken from ``o``.
+    o : ``Out(stream.Signature(result_layout(signed(value_bits))))``
+        ``rows`` results per run.
+
+    Latency: ``2 + chunks · cycles_per_beat + engine latency`` cycles from ``start`` to the
+    first result.
+    Throughput: one engine beat per ``cycles_per_beat`` of the engine; a run takes
+    :meth:`run_cycles`, about ``groups · max(chunks · cycles_per_beat, rows_per_dot)``.
+    """
+
+    def __init__(self, params):
+        self._p = params
+        self._g = g = params.geometry
+        self._engine = ENGINES[params.engine](params.engine_params)
+        engine_input = self._engine.signature.members["i"].signature.members["payload"].shape
+        self._act_shape = engine_input["a"].shape
+        self._word_layout = data.StructLayout({name: field.shape for name, field in engine_input
+                                               if name not in ("a", "last")})
+        super().__init__({
+            "w_write": In(write_layout(self._word_layout, g.words)),
+            "x_write": In(write_layout(self._act_shape, g.chunks)),
+            "start": In(1),
+            "busy": Out(1),
+            "o": Out(stream.Signature(result_layout(signed(g.value_bits)))),
+        })
+
+    @property
+    def word_layout(self):
+        return self._word_layout
+
+    @property
+    def act_shape(self):
+        return self._act_shape
+
+    @property
+    def engine(self):
+        return self._engine
+
+    def run_cycles(self):
+        """Cycles from ``start`` to the last result, with ``o`` always ready: two to read
+        the first words, every beat of the first row group, the engine's latency and the
+        serializer's register, then one row group per ``max(chunks · cycles_per_beat,
+        rows_per_dot)`` cycles, the last one's results one per cycle."""
+        g = self._g
+        figures = self._engine.performance
+        group_cycles = g.chunks * figures["cycles_per_beat"]
+        return (2 + group_cycles + figures["latency_cycles"]
+                + (g.groups - 1) * max(group_cycles, g.rows_per_dot) + g.rows_per_dot - 1)
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self._g
+        m.submodules.engine = engine = self._engine
+        m.submodules.weights = weights = memory.Memory(shape=self._word_layout, depth=g.words,
+                                                       init=[])
+        m.submodules.activations = activations = memory.Memory(shape=self._act_shape,
+                                                               depth=g.chunks, init=[])
+        for store, write in ((weights, self.w_write), (activations, self.x_write)):
+            port = store.write_port()
+            m.d.comb += [port.en.eq(write.en), port.addr.eq(write.addr),
+                         port.data.eq(write.data)]
+        w_read = weights.read_port()
+        x_read = activations.read_port()
+
+        # Sequencer: one memory read per engine beat; the read data is the beat's payload.
+        running = Signal()
+        word = Signal(range(max(g.words, 2)))
+        chunk = Signal(range(max(g.chunks, 2)))
+        beat_valid = Signal()
+        beat_last = Signal()
+        advance = Signal()
+        final_chunk = chunk == g.chunks - 1
+        m.d.comb += [
+            advance.eq(~beat_valid | engine.i.ready),
+            w_read.en.eq(advance), w_read.addr.eq(word),
+            x_read.en.eq(advance), x_read.addr.eq(chunk),
+            engine.i.valid.eq(beat_valid),
+            engine.i.p.a.eq(x_read.data),
+            engine.i.p.last.eq(beat_last),
+        ]
+        for name, _ in self._word_layout:
+            m.d.comb += engine.i.p[name].eq(w_read.data[name])
+        with m.If(advance):
+            m.d.sync += [beat_valid.eq(running), beat_last.eq(running & final_chunk)]
+            with m.If(running):
+                m.d.sync += [word.eq(word + 1), chunk.eq(Mux(final_chunk, 0, chunk + 1))]
+                with m.If(final_chunk & (word == g.words - 1)):
+                    m.d.sync += running.eq(0)
+        remaining = Signal(range(g.rows + 1))
+        m.d.comb += self.busy.eq(remaining != 0)
+        with m.If(self.start & ~self.busy):
+            m.d.sync += [running.eq(1), word.eq(0), chunk.eq(0), remaining.eq(g.rows)]
+
+        # Serializer: the engine's rows_per_dot results, one per beat.
+        results = engine.o.p
+        lanes = g.rows_per_dot
+        result_shapes = engine.signature.members["o"].signature.members["payload"].shape
+        held_y = Signal(result_shapes["y"].shape)
+        held_err = Signal(result_shapes["err"].shape)
+        holding = Signal()
+        lane = Signal(range(max(lanes, 2)))
+        row = Signal(ADDR_BITS)
+        final_lane = lane == lanes - 1
+        taken = self.o.valid & self.o.ready
+        m.d.comb += [engine.o.ready.eq(~holding | (taken & final_lane)),
+                     self.o.valid.eq(holding), self.o.p.row.eq(row)]
+        if g.ternary:  # one result per lane
+            m.d.comb += [self.o.p.y.eq(held_y[lane]), self.o.p.err.eq(held_err[lane])]
+        else:
+            m.d.comb += [self.o.p.y.eq(held_y), self.o.p.err.eq(held_err)]
+        with m.If(taken):
+            m.d.sync += [lane.eq(Mux(final_lane, 0, lane + 1)), row.eq(row + 1),
+                         remaining.eq(remaining - 1)]
+            with m.If(final_lane):
+                m.d.sync += holding.eq(0)
+        with m.If(engine.o.valid & engine.o.ready):
+            m.d.sync += [held_y.eq(results.y), held_err.eq(results.err), holding.eq(1)]
+        with m.If(self.start & ~self.busy):
+            m.d.sync += row.eq(0)
+        return m

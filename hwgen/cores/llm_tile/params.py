@@ -1,0 +1,112 @@
+"""Parameters of the ``llm_tile`` top: a matrix-vector engine with weight memory and an
+attention-score unit behind one command stream."""
+import dataclasses
+
+from hwgen.cores.bitserial.params import BitSerialParams, DotParams
+from hwgen.cores.huffman.params import HuffmanParams
+from hwgen.cores.ternary.params import AddSubParams, LutParams
+from hwgen.golden import llm_tile as golden
+from hwgen.params import (Choice, Int, Nested, Params, ParamError, ParamTypeError,
+                          ParamValueError, Rule, param)
+
+__all__ = ["ENGINE_PARAMS", "EngineParams", "LlmTileParams"]
+
+#: The parameter class of each matrix-vector engine (the family's own).
+ENGINE_PARAMS = {
+    "ternary_lut": LutParams,
+    "ternary_addsub": AddSubParams,
+    "bitserial": BitSerialParams,
+    "bitparallel": DotParams,
+}
+
+
+class EngineParams(Rule):
+    """The parameter set of one of the engines; which one ``engine`` decides (see
+    :meth:`LlmTileParams.from_mapping` and :meth:`LlmTileParams.check`)."""
+
+    def describe(self):
+        names = ", ".join(f"{cls.__name__} ({engine})" for engine, cls in ENGINE_PARAMS.items())
+        return f"a mapping of the engine's parameters: {names}"
+
+    def check(self, name, value):
+        if type(value) not in ENGINE_PARAMS.values():
+            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class LlmTileParams(Params):
+    engine: str = param("ternary_lut", Choice(*ENGINE_PARAMS),
+                        "matrix-vector engine: a ternary family core or a bit-serial family "
+                        "dot product")
+    engine_params: Params = param(None, EngineParams(),
+                                  "the engine family's parameters (validated by its own "
+                                  "parameter class); default: that class's defaults")
+    rows: int = param(16, Int(1, golden.MAX_INDEX),
+                      "weight matrix rows (results per matrix-vector product); a multiple "
+                      "of the ternary engines' lanes")
+    cols: int = param(48, Int(1, golden.MAX_INDEX),
+                      "weight matrix columns (activation vector length); a multiple of the "
+                      "activations per engine beat")
+    kv: HuffmanParams = param(HuffmanParams(), Nested(HuffmanParams),
+                              "the Huffman KV block format and decoder word width (static "
+                              "tables); one block holds one key vector of group_size values")
+    kv_decoder: str = param("parallel", Choice("parallel", "serial"),
+                            "KV decoder: the parallel speculative one (a word per cycle) or "
+                            "the bit-serial baseline (a bit per cycle)")
+    q_bits: int = param(8, Int(2, 16), "width of a signed query element")
+
+    @classmethod
+    def from_mapping(cls, mapping, *, kind=None):
+        """As :meth:`Params.from_mapping`; ``engine_params`` is read with the parameter class
+        of the ``engine`` it names, so its errors read ``engine_params.lanes: …``."""
+        mapping = dict(mapping)
+        engine = mapping.get("engine", cls.field("engine").default)
+        given = mapping.get("engine_params")
+        if isinstance(given, dict) and engine in ENGINE_PARAMS:
+            try:
+                mapping["engine_params"] = ENGINE_PARAMS[engine].from_mapping(given)
+            except ParamError as error:
+                raise error.within("engine_params") from None
+        return super().from_mapping(mapping, kind=kind)
+
+    def check(self):
+        if self.engine_params is not None and type(self.engine_params) is not \
+                ENGINE_PARAMS[self.engine]:
+            raise ParamTypeError("engine_params", f"must be a "
+                                                  f"{ENGINE_PARAMS[self.engine].__name__} for "
+                                                  f"engine {self.engine!r}, not "
+                                                  f"{self.engine_params!r}")
+        if self.kv.runtime:
+            raise ParamValueError("kv.tables", "must be 'static' for llm_tile (it has no "
+                                               "table-load command), not 'runtime'")
+        engine_params = self.engine_params or ENGINE_PARAMS[self.engine]()
+        shape = golden.Geometry(self.engine, engine_params, self.rows, self.cols, self.kv,
+                                self.q_bits)
+        if self.cols % shape.chunk:
+            raise ParamValueError("cols", f"must be a multiple of the activations per engine "
+                                          f"beat ({shape.chunk}), not {self.cols!r}")
+        if self.rows % shape.rows_per_dot:
+            raise ParamValueError("rows", f"must be a multiple of engine_params.lanes "
+                                          f"({shape.rows_per_dot}), not {self.rows!r}")
+        if shape.words > golden.MAX_INDEX:
+            raise ParamValueError("rows", f"must keep the weight memory at most "
+                                          f"{golden.MAX_INDEX} words (rows·cols/"
+                                          f"{shape.rows_per_dot * shape.chunk}), not "
+                                          f"{self.rows!r}")
+        widths = {"engine_params": max(shape.word_bits, shape.act_chunk_bits),
+                  "kv": max(shape.q_chunk_bits, self.kv.in_bits)}
+        if shape.command_bits > golden.MAX_COMMAND_BITS:
+            name = max(widths, key=widths.get)
+            raise ParamValueError(name, f"must keep a command beat at most "
+                                        f"{golden.MAX_COMMAND_BITS} bits wide (its data "
+                                        f"field needs {widths[name]} bits), not "
+                                        f"{getattr(self, name)!r}")
+
+    def derive(self):
+        return {"engine_params": ENGINE_PARAMS[self.engine]()}
+
+    @property
+    def geometry(self):
+        """Sizes of memories and payloads (:class:`hwgen.golden.llm_tile.Geometry`)."""
+        return golden.Geometry(self.engine, self.engine_params, self.rows, self.cols, self.kv,
+                               self.q_bits)

@@ -1,0 +1,73 @@
+"""Parameters of the NTT tile (``ntt_tile``)."""
+import dataclasses
+
+from hwgen import moduli
+from hwgen.cores.modred.params import ModMulParams, ModulusRule
+from hwgen.golden import ntt as golden
+from hwgen.params import Int, Params, ParamValueError, param
+
+__all__ = ["NttParams", "MODMUL_PARAMS"]
+
+# Parameters handed unchanged to the butterfly's modular multiplier (hwgen.cores.modred).
+MODMUL_PARAMS = ("method", "k", "table_storage", "lut_groups", "merge_level", "r_bits", "stages")
+
+
+def _modmul_param(name):
+    field = ModMulParams.field(name)
+    return param(field.default, field.metadata["rule"],
+                 f"butterfly modmul: {field.metadata['doc']}")
+
+
+@dataclasses.dataclass(frozen=True)
+class NttParams(Params):
+    n: int = param(256, Int(8, 4096, power_of_two=True), "coefficients per transform")
+    modulus: object = param("dilithium", ModulusRule(),
+                            "the prime q, with 2n dividing q − 1: an integer, or a name from "
+                            "hwgen.moduli (dilithium, falcon, kyber for n ≤ 128, babybear, ...)")
+    method: str = _modmul_param("method")
+    k: int = _modmul_param("k")
+    table_storage: str = _modmul_param("table_storage")
+    lut_groups: int = _modmul_param("lut_groups")
+    merge_level: int = _modmul_param("merge_level")
+    r_bits: int = _modmul_param("r_bits")
+    stages: int = _modmul_param("stages")
+
+    @property
+    def q(self):
+        return moduli.lookup(self.modulus)
+
+    @property
+    def coeff_bits(self):
+        return self.q.bit_length()
+
+    @property
+    def log_n(self):
+        return self.n.bit_length() - 1
+
+    def _modmul_values(self):
+        # The tag is unused: the butterfly carries its other operands past the multiplier
+        # in a FIFO.
+        return dict(modulus=self.modulus, tag_bits=1,
+                    **{name: getattr(self, name) for name in MODMUL_PARAMS})
+
+    @property
+    def modmul_params(self):
+        """The butterfly multiplier's parameters."""
+        return ModMulParams(**self._modmul_values())
+
+    def check(self):
+        q, n = self.q, self.n
+        problem = golden.transform_problem(q, n)
+        largest = golden.max_size(q) if problem != "not prime" else 0
+        if largest < 8:
+            raise ParamValueError("modulus", f"must be a prime q with 16 dividing q − 1 (an "
+                                             f"NTT of size 8 or more), not {self.modulus!r}")
+        if problem:
+            raise ParamValueError("n", f"must be a power of two with 2n dividing q − 1 "
+                                       f"(at most {largest} for modulus {self.modulus!r}), "
+                                       f"not {n!r}")
+        ModMulParams(**self._modmul_values())  # its own rules, under the same names
+
+    def derive(self):
+        mul = self.modmul_params
+        return {name: getattr(mul, name) for name in MODMUL_PARAMS}

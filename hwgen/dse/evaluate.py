@@ -1,0 +1,135 @@
+"""One sweep point, evaluated in a worker process: emit, synthesize, place and route.
+
+:func:`evaluate` is what the executor runs. It takes a picklable :class:`Task` and returns
+a plain dictionary, so it runs the same in a local process pool and on a Dask worker.
+
+Results come from the cache of :mod:`hwgen.flow.measure` (``CACHE/synth``, shared with the
+benches, and ``CACHE/pnr``), keyed by a hash of the emitted Verilog, the tool versions, the
+flow script and the target. A tool that fails (an error, a design that does not fit, or the
+point's time running out) leaves a failure record under ``CACHE/failed`` with the tool's
+error text, so a rerun reports it again instead of repeating it; a timed-out point is
+retried when the sweep allows it more time, and any failure when the caller asks for it.
+"""
+import dataclasses
+import json
+import pathlib
+import time
+
+from hwgen.config import from_mapping
+from hwgen.dse import models
+from hwgen.flow import measure, pnr, synth, tools, verilog
+from hwgen.flow.files import write_atomic
+
+__all__ = ["Task", "evaluate", "performance"]
+
+# Manifest entries that describe the design's structure rather than its performance.
+_STRUCTURE = ("name", "kind", "top", "hwgen_version", "tools", "params", "ports", "streams")
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """Everything a worker needs for one point (paths absolute, so any worker can run it)."""
+    index: int
+    config: dict
+    targets: tuple
+    cache_dir: str
+    work_dir: str
+    timeout: float = None
+    model_only: bool = False
+    retry_failed: bool = False
+
+
+class _OutOfTime(tools.ToolError):
+    pass
+
+
+def performance(figures):
+    """The scalar performance figures of a manifest or a component's ``performance``."""
+    return {name: value for name, value in figures.items()
+            if name not in _STRUCTURE and isinstance(value, (int, float, str, bool))}
+
+
+def evaluate(task):
+    """``{"index", "status": "ok" | "failed", "cached", "figures", "error"}`` for one point."""
+    started = time.monotonic()
+    design = from_mapping(task.config)
+    if task.model_only:
+        figures = {**performance(design.build().performance),
+                   **models.predict(design.kind.name, design.params.to_dict())}
+        return {"index": task.index, "status": "ok", "cached": False, "figures": figures,
+                "error": None}
+    emitted = verilog.emit(design, pathlib.Path(task.work_dir) / design.digest)
+    text = emitted.verilog.read_text()
+    figures = performance(json.loads(emitted.manifest.read_text()))
+    reports_dir = emitted.dir / "reports"
+    all_cached = True
+
+    def remaining():
+        if task.timeout is None:
+            return None
+        left = task.timeout - (time.monotonic() - started)
+        if left <= 0:
+            raise _OutOfTime("hwgen", f"timed out after {task.timeout} s (the sweep's "
+                                      f"per-point timeout)")
+        return left
+
+    for target in task.targets:
+        stages = [("synth", measure.cache_key(text, target.name, design.name),
+                   lambda: synth.synthesize(design, emitted, target.name,
+                                            reports_dir=reports_dir, timeout=remaining()))]
+        if target.pnr:
+            options = (tools.versions()[f"nextpnr-{target.name}"] or "", target.device,
+                       str(target.seeds), str(target.freq_mhz))
+            stages.append(("pnr", measure.cache_key(text, target.name, design.name, *options),
+                           lambda: pnr.place_and_route(
+                               design, emitted, target.name, device=target.device,
+                               seeds=target.seeds, freq_mhz=target.freq_mhz,
+                               reports_dir=reports_dir, timeout=remaining())))
+        for stage, key, compute in stages:
+            failure_path = pathlib.Path(task.cache_dir) / "failed" / f"{key}.json"
+            failure = _recorded_failure(failure_path, task)
+            if failure is not None:
+                return _failed(task, figures, failure["error"], cached=True)
+            try:
+                report, hit = measure.cached(
+                    pathlib.Path(task.cache_dir) / stage / f"{key}.json", compute)
+            except tools.ToolError as error:
+                timed_out = isinstance(error, _OutOfTime) or "timed out after" in error.detail
+                message = f"{target.name} {stage}: {error}"
+                write_atomic(failure_path, json.dumps({
+                    "error": message, "timed_out": timed_out, "timeout": task.timeout}, indent=2))
+                return _failed(task, figures, message, cached=False)
+            all_cached &= hit
+            figures.update(_report_figures(target.name, report))
+    return {"index": task.index, "status": "ok", "cached": all_cached, "figures": figures,
+            "error": None}
+
+
+def _recorded_failure(path, task):
+    """The failure recorded for this stage, unless the sweep should try it again."""
+    if task.retry_failed or not path.exists():
+        return None
+    failure = json.loads(path.read_text())
+    if failure["timed_out"]:
+        before = failure["timeout"]
+        if task.timeout is None or (before is not None and task.timeout > before):
+            return None
+    return failure
+
+
+def _failed(task, figures, message, *, cached):
+    return {"index": task.index, "status": "failed", "cached": cached, "figures": figures,
+            "error": message}
+
+
+def _report_figures(target, report):
+    figures = {f"{target}.{column}": value for column, value in report["area"].items()}
+    if "workaround" in report:
+        figures[f"{target}.workaround"] = report["workaround"]
+    placed = report.get("pnr")
+    if placed:
+        figures[f"{target}.fmax_mhz"] = placed["fmax_mhz"]
+        figures[f"{target}.meets_target"] = placed["meets_target"]
+        if "multipliers_in_logic" in placed:
+            figures[f"{target}.multipliers_in_logic"] = placed["multipliers_in_logic"]
+    return figures

@@ -1,0 +1,63 @@
+"""End to end: the host driver talks to wrapped tops in Verilator through the bit-level UART."""
+import json
+import os
+import subprocess
+
+import pytest
+from amaranth.back import verilog as amaranth_verilog
+
+from hwgen.board import protocol
+from hwgen.board.bridge import HostBridge
+from hwgen.config import load
+from hwgen.flow import sim, tools, verilog
+from tests.conftest import ROOT
+
+# A fast simulated line: 4 clock cycles per bit; the timeout is three characters.
+DIVISOR = 4
+TIMEOUT = 30 * DIVISOR
+# Random transactions after each kind's directed cases (which dominate the run time).
+VECTORS = 4
+
+
+def run_host_session(design, tmp_path, *, count=VECTORS, seed=3):
+    """Wrap ``design``, build it with Verilator and run ``sim/uart_tb.py`` on it."""
+    from cocotb_tools.runner import get_results, get_runner
+
+    top = design.build()
+    manifest = verilog.manifest(design, top)
+    bridge = HostBridge(top, divisor=DIVISOR, timeout=TIMEOUT,
+                        ident=protocol.ident(design.name, design.kind.name, manifest["params"]))
+    name = f"{design.name}_host"
+    source = tmp_path / f"{name}.v"
+    source.write_text(amaranth_verilog.convert(bridge, name=name, emit_src=False))
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "vectors.json").write_text(
+        json.dumps(design.kind.vectors(design.params, count, seed)))
+
+    os.environ.update(tools.verilator_env())
+    runner = get_runner("verilator")
+    build_dir = tmp_path / "sim_build"
+    try:
+        runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir,
+                     build_args=sim.VERILATOR_ARGS, log_file=tmp_path / "build.log")
+    except (subprocess.CalledProcessError, RuntimeError, SystemExit):
+        pytest.fail((tmp_path / "build.log").read_text()[-4000:])
+    results = runner.test(
+        hdl_toplevel=name, test_module="uart_tb", test_dir=sim.SIM_DIR, build_dir=build_dir,
+        log_file=tmp_path / "test.log", results_xml=str(tmp_path / "results.xml"),
+        extra_env={"HWGEN_MANIFEST": str(tmp_path / "manifest.json"),
+                   "HWGEN_VECTORS": str(tmp_path / "vectors.json"),
+                   "HWGEN_DIVISOR": str(DIVISOR), "HWGEN_TIMEOUT": str(TIMEOUT)})
+    total, failed = get_results(results)
+    log = (tmp_path / "test.log").read_text()
+    assert total == 1 and not failed, log[-6000:]
+
+
+@pytest.mark.parametrize("config", [
+    # A plain kind, one result per input; the tops below cover the same bridge.
+    pytest.param("modred_kyber_auto", marks=pytest.mark.slow),
+    "default",                    # llm_tile_small: the llm_tile command model
+    "ntt_falcon16_montgomery",    # ntt_tile: forward and inverse transforms
+])
+def test_host_driver_through_uart(config, tmp_path):
+    run_host_session(load(ROOT / "designs" / f"{config}.yaml"), tmp_path)

@@ -1,0 +1,106 @@
+"""Yosys area reports and nextpnr placement on small designs, for every target."""
+import json
+
+import pytest
+
+from hwgen.config import from_mapping
+from hwgen.flow import pnr, synth, verilog
+
+TINY = {"name": "tiny_dot", "kind": "bitserial_dot",
+        "params": {"lanes": 2, "weight_bits": 2, "group_size": 2, "max_len": 16}}
+# One real multiplier per lane: needs DSP blocks where the device has them.
+MULTIPLYING = {"name": "tiny_mul", "kind": "bitparallel_dot",
+               "params": {"lanes": 1, "weight_bits": 8, "group_size": 1, "max_len": 16}}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    design = from_mapping(TINY)
+    return design, verilog.emit(design, root / "build"), root / "reports"
+
+
+@pytest.mark.parametrize("target", synth.TARGETS)
+def test_synthesis_reports_area_for_every_target(tiny, target):
+    design, emitted, reports = tiny
+    report = synth.synthesize(design, emitted, target, reports_dir=reports)
+    assert json.loads(synth.report_path(reports, "tiny_dot", target).read_text()) == report
+    assert report["params"] == design.params.to_dict()
+    area = report["area"]
+    if target == "generic":
+        assert area["ge"] == area["transistors"] / 4 > 100
+    else:
+        assert area["lut4"] > 10 and area["ff"] > 10
+    table = synth.render_markdown([report])
+    assert f"**{target}**" in table and "| tiny_dot |" in table
+
+
+@pytest.mark.parametrize("target", list(pnr.DEVICES))
+def test_place_and_route_measures_fmax_and_utilization(tiny, target):
+    design, emitted, reports = tiny
+    report = pnr.place_and_route(design, emitted, target, seeds=2, reports_dir=reports)
+    placed = report["pnr"]
+    assert placed["device"] == f"{target}-{pnr.DEFAULT_DEVICE[target]}"
+    assert len(placed["fmax_by_seed"]) == 2 and placed["fmax_mhz"] > 10
+    assert placed["meets_target"] == (placed["fmax_mhz"] >= 100)
+    assert placed["utilization"] and placed["summary"]
+    if target == "ice40":
+        manifest = json.loads(emitted.manifest.read_text())
+        assert placed["harness_ff"] == sum(port["width"] for name, port in
+                                           manifest["ports"].items() if name != "clk")
+    else:
+        assert placed["out_of_context"]
+    # A later synth run keeps the placement section of the same design.
+    again = synth.synthesize(design, emitted, target, reports_dir=reports)
+    assert again["pnr"] == placed
+    assert "Fmax MHz" in synth.render_markdown([again])
+
+
+def test_multipliers_move_to_logic_on_a_device_without_dsp(tmp_path):
+    design = from_mapping(MULTIPLYING)
+    emitted = verilog.emit(design, tmp_path / "build")
+    report = pnr.place_and_route(design, emitted, "ice40", device="hx8k",
+                                 reports_dir=tmp_path / "reports")
+    assert report["area"]["dsp"] >= 1
+    assert report["pnr"]["multipliers_in_logic"].endswith("hx8k has 0")
+    assert report["pnr"]["fmax_mhz"] > 0
+
+
+def test_harness_shifts_every_port_bit_in_and_out():
+    manifest = {"top": "core", "ports": {
+        "clk": {"dir": "in", "width": 1}, "a": {"dir": "in", "width": 3},
+        "b": {"dir": "in", "width": 1}, "y": {"dir": "out", "width": 5}}}
+    text, flops = pnr.harness_verilog(manifest)
+    assert flops == 9
+    assert ".a(in_shift[2:0])" in text and ".b(in_shift[3:3])" in text
+    assert ".y(out_bus[4:0])" in text and "core core(.clk(clk)" in text
+
+
+NEXTPNR_UTILISATION = """\
+Info: Device utilisation:
+Info: 	         ICESTORM_LC:   19867/   5280   376%
+Info: 	        ICESTORM_RAM:       0/     30     0%
+Info: 	               SB_IO:       3/     96     3%
+Info: 	          ICESTORM_DSP:     2/      8    25%
+ERROR: Unable to place cell 'x', no BELs remaining to implement cell type 'ICESTORM_LC'
+"""
+
+
+def test_overflow_names_the_resource_and_by_how_much():
+    error = pnr.fit_error(NEXTPNR_UTILISATION, "up5k")
+    assert isinstance(error, pnr.FitError)
+    assert str(error).endswith("does not fit up5k: ICESTORM_LC: needs 19867, up5k has 5280 "
+                               "(14587 too many, 376%)")
+    only_bels = pnr.fit_error("ERROR: no BELs remaining to implement cell type 'SB_MAC16'",
+                              "hx8k")
+    assert "does not fit hx8k: not enough SB_MAC16" in str(only_bels)
+    assert pnr.fit_error("ERROR: something else", "up5k") is None
+
+
+@pytest.mark.slow
+def test_oversized_design_does_not_fit(tmp_path):
+    design = from_mapping({"name": "big_dot", "kind": "bitparallel_dot",
+                           "params": {"lanes": 48, "weight_bits": 8, "group_size": 48}})
+    emitted = verilog.emit(design, tmp_path / "build")
+    with pytest.raises(pnr.FitError, match=r"does not fit up5k: ICESTORM_LC: needs \d+"):
+        pnr.place_and_route(design, emitted, "ice40", reports_dir=tmp_path / "reports")

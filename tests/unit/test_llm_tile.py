@@ -1,0 +1,189 @@
+# amaranth: UnusedElaboratable=no
+"""The llm_tile top in the Amaranth simulator: every engine, bit-exact against the
+command-level golden model, under random backpressure; declared figures; parameter rules."""
+import numpy as np
+import pytest
+from amaranth.back import verilog
+
+from hwgen.config import ConfigError, from_mapping
+from hwgen.cores.bitserial.params import BitSerialParams, DotParams
+from hwgen.cores.huffman import HuffmanParams
+from hwgen.cores.llm_tile import LlmTile, LlmTileParams
+from hwgen.cores.ternary.params import AddSubParams, LutParams
+from hwgen.flow.pysim import run_vectors
+from hwgen.flow.verilog import describe_streams
+from hwgen.golden import llm_tile as golden
+from hwgen.params import ParamTypeError, ParamValueError
+
+KV = dict(group_size=8, block_bits=32, in_bits=16, max_code_len=5, sym_bits=2, n_books=2,
+          n_patterns=2, scale_bits=4, centroid_bits=6)
+
+CONFIGS = {
+    "ternary_lut": dict(engine="ternary_lut", rows=4, cols=8, engine_params=LutParams(
+        mu=2, n_tables=2, lanes=2, act_bits=4, max_len=64)),
+    # More lanes than beats per row group: the result serializer sets the pace.
+    "ternary_lut_wide": dict(engine="ternary_lut", rows=8, cols=4, engine_params=LutParams(
+        mu=2, n_tables=1, lanes=4, act_bits=4, max_len=16, acc_bits=6), q_bits=3),
+    "ternary_addsub_code2": dict(engine="ternary_addsub", rows=4, cols=6, kv_decoder="serial",
+                                 engine_params=AddSubParams(mu=3, n_tables=1, lanes=2,
+                                                            weight_format="code2", act_bits=5,
+                                                            max_len=32)),
+    "ternary_lut_fp16": dict(engine="ternary_lut", rows=2, cols=4, engine_params=LutParams(
+        mu=2, n_tables=1, lanes=2, act_type="fp16", weight_format="base3")),
+    "bitserial_booth4": dict(engine="bitserial", rows=3, cols=8, kv_decoder="serial",
+                             engine_params=BitSerialParams(lanes=2, weight_bits=3, act_bits=4,
+                                                           group_size=4, max_len=64,
+                                                           scale_bits=3, digit="booth4")),
+    "bitparallel_bitmod": dict(engine="bitparallel", rows=2, cols=6, engine_params=DotParams(
+        lanes=3, weight_bits=4, weight_format="bitmod", act_bits=4, act_signed=False,
+        group_size=3, max_len=64, scale_bits=3)),
+}
+
+
+def tile_params(name, **changes):
+    return LlmTileParams(**dict(CONFIGS[name], kv=HuffmanParams(**KV), **changes))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_matches_golden_under_backpressure(name):
+    params = tile_params(name)
+    run_vectors(LlmTile(params), golden.vectors(params, 12, seed=5), valid_prob=0.6,
+                ready_prob=0.5, seed=8)
+
+
+def test_matches_golden_at_full_rate():
+    params = tile_params("ternary_lut")
+    run_vectors(LlmTile(params), golden.vectors(params, 12, seed=6))
+
+
+def test_junk_commands_get_defined_answers_and_never_hang():
+    params = tile_params("bitserial_booth4")
+    rng = np.random.default_rng(3)
+    g = params.geometry
+    beats = [golden.command(int(rng.integers(8)), int(rng.integers(g.words + 2)),
+                            int(rng.integers(1 << 40)) & ((1 << g.data_bits) - 1),
+                            last=int(rng.integers(2))) for _ in range(150)]
+    expected = golden.run(params, beats)
+    assert {beat["err"] for beat in expected} >= {golden.ERRORS[name] for name in
+                                                  ("BAD_OP", "BAD_ADDR", "BAD_BLOCK")}
+    run_vectors(LlmTile(params), {"inputs": {"i": beats}, "outputs": {"o": expected}},
+                valid_prob=0.8, ready_prob=0.4, seed=2, stall_limit=500)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_stream_payloads_are_the_golden_contract(name):
+    params = tile_params(name)
+    streams = describe_streams(LlmTile(params))
+    g = params.geometry
+    assert streams["i"]["fields"] == g.command_fields()
+    assert streams["o"]["fields"] == g.response_fields()
+    assert streams["i"]["payload_width"] <= golden.MAX_COMMAND_BITS
+
+
+@pytest.mark.parametrize("name", ["ternary_lut", "ternary_lut_wide", "bitserial_booth4",
+                                  "bitparallel_bitmod"])
+def test_declared_matvec_cycles_are_measured(name):
+    params = tile_params(name)
+    rng = np.random.default_rng(4)
+    g = params.geometry
+    if g.ternary:
+        weights = golden.load_weights(params, rng.integers(-1, 2, (g.rows, g.cols)))
+    else:  # full precision: the declared figure is the slowest
+        weights = golden.load_weights(params, rng.integers(0, 8, (g.rows, g.cols)))
+    beats = weights + golden.matvec(params, rng.integers(0, 8, g.cols))
+    dut = LlmTile(params)
+    stats = run_vectors(dut, {"inputs": {"i": beats}, "outputs": {"o": golden.run(params, beats)}})
+    assert stats["last_emit"]["o"] - stats["last_accept"]["i"] == dut.performance["matvec_cycles"]
+
+
+@pytest.mark.parametrize("decoder", ["parallel", "serial"])
+def test_declared_score_latency_is_measured(decoder):
+    params = tile_params("ternary_lut", kv_decoder=decoder)
+    rng = np.random.default_rng(5)
+    blocks, _ = golden.key_blocks(params, rng.normal(size=(1, params.kv.group_size)))
+    beats = golden.load_query(params, rng.integers(-8, 8, params.kv.group_size)) + blocks
+    dut = LlmTile(params)
+    stats = run_vectors(dut, {"inputs": {"i": beats}, "outputs": {"o": golden.run(params, beats)}})
+    assert (stats["last_emit"]["o"] - stats["last_accept"]["i"]
+            == dut.performance["score_latency_cycles"])
+
+
+def test_key_words_stream_at_the_parallel_decoders_rate():
+    params = tile_params("ternary_lut")
+    rng = np.random.default_rng(6)
+    beats, _ = golden.key_blocks(params, rng.normal(size=(12, params.kv.group_size)))
+    dut = LlmTile(params)
+    stats = run_vectors(dut, {"inputs": {"i": beats}, "outputs": {"o": golden.run(params, beats)}})
+    assert dut.performance["kv_cycles_per_word"] == 1
+    assert stats["last_accept"]["i"] - stats["first_accept"]["i"] == len(beats) - 1
+
+
+def test_verilog_is_deterministic():
+    params = tile_params("bitserial_booth4")
+    first = verilog.convert(LlmTile(params), name="tile", emit_src=False)
+    assert verilog.convert(LlmTile(params), name="tile", emit_src=False) == first
+
+
+def config(**params):
+    return {"name": "t", "kind": "llm_tile", "params": params}
+
+
+@pytest.mark.parametrize("params,message", [
+    (dict(engine="ternary"), r"params\.engine: must be one of 'ternary_lut', 'ternary_addsub', "
+                             r"'bitserial', 'bitparallel', not 'ternary'; did you mean "
+                             r"'ternary_lut'\?"),
+    (dict(engine="bitserial", engine_params={"lanes": 0}),
+     r"params\.engine_params\.lanes: must be an integer between 1 and 64, not 0"),
+    (dict(engine="bitserial", engine_params={"lane": 4}),
+     r"params\.engine_params\.lane: is not a parameter of BitSerialParams; did you mean "
+     r"'lanes'\?"),
+    (dict(engine="ternary_lut", engine_params={"mu": 3, "digit": "bit"}),
+     r"params\.engine_params\.digit: is not a parameter of LutParams"),
+    (dict(engine_params=[1]), r"params\.engine_params: must be a mapping of the engine's "
+                              r"parameters: LutParams \(ternary_lut\)"),
+    (dict(cols=50), r"params\.cols: must be a multiple of the activations per engine beat "
+                    r"\(12\), not 50"),
+    (dict(rows=6), r"params\.rows: must be a multiple of engine_params\.lanes \(4\), not 6"),
+    (dict(engine="bitserial", engine_params={"lanes": 1}, rows=4096, cols=4096),
+     r"params\.rows: must keep the weight memory at most 65536 words"),
+    (dict(kv={"tables": "runtime", "group_size": 32, "block_bits": 128}),
+     r"params\.kv\.tables: must be 'static' for llm_tile \(it has no table-load command\), "
+     r"not 'runtime'"),
+    (dict(kv={"group_size": 8, "bock_bits": 64}),
+     r"params\.kv\.bock_bits: is not a parameter of HuffmanParams; did you mean "
+     r"'block_bits'\?"),
+    (dict(engine_params={"lanes": 64, "n_tables": 4}, rows=64),
+     r"params\.engine_params: must keep a command beat at most 512 bits wide \(its data "
+     r"field needs 1280 bits\)"),
+    (dict(kv={"in_bits": 512, "block_bits": 512}),
+     r"params\.kv: must keep a command beat at most 512 bits wide \(its data field needs "
+     r"1024 bits\)"),
+    (dict(kv_decoder="fast"), r"params\.kv_decoder: must be one of 'parallel', 'serial', "
+                              r"not 'fast'"),
+    (dict(q_bits=1), r"params\.q_bits: must be an integer between 2 and 16, not 1"),
+])
+def test_config_errors_name_the_yaml_path(params, message):
+    with pytest.raises(ConfigError, match=message):
+        from_mapping(config(**params))
+
+
+def test_engine_params_of_another_engine_are_rejected():
+    with pytest.raises(ParamTypeError, match=r"engine_params must be a BitSerialParams for "
+                                             r"engine 'bitserial', not LutParams\("):
+        LlmTileParams(engine="bitserial", engine_params=LutParams())
+    # The bit-parallel engine's DotParams is the base class of BitSerialParams: exact match.
+    with pytest.raises(ParamTypeError, match=r"must be a DotParams for engine 'bitparallel'"):
+        LlmTileParams(engine="bitparallel", engine_params=BitSerialParams())
+
+
+def test_defaults_fill_the_engines_own_defaults():
+    params = LlmTileParams(engine="bitparallel")
+    assert params.engine_params == DotParams()
+    assert params.to_dict()["engine_params"] == DotParams().to_dict()
+    with pytest.raises(ParamValueError, match=r"cols must be a multiple"):
+        LlmTileParams(engine="bitparallel", cols=12)
+
+
+def test_tile_rejects_other_params():
+    with pytest.raises(TypeError, match=r"Params must be a LlmTileParams, not LutParams\("):
+        LlmTile(LutParams())

@@ -1,0 +1,217 @@
+# amaranth: UnusedElaboratable=no
+"""The NTT tile in the Amaranth simulator, its declared figures, and its parameter rules."""
+import random
+import re
+
+import pytest
+from amaranth.back import verilog
+from amaranth.hdl import Fragment
+
+from hwgen import moduli
+from hwgen.config import ConfigError, from_mapping
+from hwgen.cores.modred import ModMulParams
+from hwgen.cores.ntt import NttParams, NttTile
+from hwgen.cores.ntt.tile import twiddle_rom
+from hwgen.flow.pysim import run_vectors
+from hwgen.flow.traffic import TrafficError
+from hwgen.flow.verilog import manifest
+from hwgen.golden import ntt as golden
+from tests.golden.test_ntt import schoolbook_negacyclic
+
+# Tests that only read declared figures build the tile's sub-components without elaborating.
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
+# Several moduli (12 to 64 bits) and every reduction method of the butterfly's multiplier.
+CONFIGS = [
+    dict(n=8, modulus=7681, method="barrett"),
+    dict(n=16, modulus="falcon", method="montgomery"),
+    dict(n=16, modulus="dilithium", method="special"),
+    dict(n=8, modulus="kyber", method="lut"),
+    dict(n=16, modulus="babybear", method="hybrid"),
+    dict(n=8, modulus=7681, method="iterative"),
+    dict(n=8, modulus="goldilocks", method="montgomery"),
+]
+
+
+def label(kwargs):
+    return "-".join(str(value) for value in kwargs.values())
+
+
+
+def run(params, beats, **traffic):
+    vectors = {"inputs": {"i": beats},
+               "outputs": {"o": golden.expected_outputs(beats, params.q, params.n)}}
+    return run_vectors(NttTile(params), vectors, stall_limit=5000, **traffic)
+
+
+@pytest.mark.parametrize("kwargs", CONFIGS, ids=label)
+def test_matches_golden_under_backpressure(kwargs):
+    params = NttParams(**kwargs)
+    run_vectors(NttTile(params), golden.vectors(params, 4, seed=2), valid_prob=0.6,
+                ready_prob=0.5, seed=5, stall_limit=5000)
+
+
+def test_forward_then_inverse_through_the_tile_is_the_identity():
+    params = NttParams(n=16, modulus="falcon", method="barrett")
+    a = list(range(100, 116))
+    beats = golden.command_beats(a) + golden.command_beats(golden.forward(a, params.q), 1)
+    stats = run(params, beats, ready_prob=0.7, seed=1)
+    assert stats["emitted"] == {"o": 32}
+
+
+def test_negacyclic_polynomial_multiplication_through_the_tile():
+    params = NttParams(n=16, modulus="dilithium", method="montgomery")
+    q, rng = params.q, random.Random(8)
+    a, b = ([rng.randrange(q) for _ in range(16)] for _ in range(2))
+    pointwise = [x * y % q for x, y in zip(golden.forward(a, q), golden.forward(b, q))]
+    beats = [beat for values, inverse in [(a, 0), (b, 0), (pointwise, 1)]
+             for beat in golden.command_beats(values, inverse)]
+    product = golden.expected_outputs(beats, q, 16)[32:]
+    assert [beat["coeff"] for beat in product] == schoolbook_negacyclic(a, b, q)
+    run(params, beats, valid_prob=0.9, ready_prob=0.8, seed=6)
+
+
+def test_malformed_transforms_give_one_error_beat_each_and_never_hang():
+    params = NttParams(n=8, modulus=7681, method="barrett")
+    good = list(range(8))
+    too_big = good[:3] + [params.q] + good[4:]
+    beats = [beat for values, inverse in [([3], 0), (good[:7], 0), (good + [1], 0),
+                                          (good * 3, 0), (too_big, 1), (good, 0)]
+             for beat in golden.command_beats(values, inverse)]
+    expected = golden.expected_outputs(beats, params.q, params.n)
+    assert expected[:5] == [golden.ERROR_BEAT] * 5 and len(expected) == 13
+    run(params, beats, valid_prob=0.8, ready_prob=0.6, seed=4)
+
+
+def test_a_wrong_result_is_caught():
+    params = NttParams(n=8, modulus=7681, method="barrett")
+    beats = golden.command_beats(list(range(8)))
+    outputs = golden.expected_outputs(beats, params.q, params.n)
+    outputs[3] = {**outputs[3], "coeff": (outputs[3]["coeff"] + 1) % params.q}
+    with pytest.raises(TrafficError, match="beat 3"):
+        run_vectors(NttTile(params), {"inputs": {"i": beats}, "outputs": {"o": outputs}})
+
+
+@pytest.mark.parametrize("kwargs", [CONFIGS[0], CONFIGS[1], CONFIGS[5]], ids=label)
+def test_declared_latency_and_period_are_the_measured_ones(kwargs):
+    params = NttParams(**kwargs)
+    n = params.n
+    figures = NttTile(params).performance
+    beats = golden.command_beats(list(range(n))) + golden.command_beats(list(range(n, 2 * n)), 1)
+    stats = run(params, beats)
+    period = stats["last_accept"]["i"] - (n - 1)
+    assert stats["first_emit"]["o"] - (n - 1) == figures["latency_cycles"]
+    if figures["butterflies_per_cycle"] == 1:
+        assert period == figures["cycles_per_transform"]
+    else:
+        # The read, butterfly-input and multiplier-input registers absorb up to three output
+        # reads, one multiplier interval each.
+        interval = round(1 / figures["butterflies_per_cycle"])
+        assert figures["cycles_per_transform"] - 3 * interval <= period
+        assert period < figures["cycles_per_transform"]
+    assert figures["cycles_per_beat"] == figures["cycles_per_transform"] / n
+
+
+def test_one_butterfly_per_cycle_through_the_multiplier():
+    figures = NttTile(NttParams(n=256, modulus="dilithium", method="montgomery")).performance
+    multiplier_latency = 5
+    # 128 butterflies one cycle apart; the last one passes the read stage, the butterfly's
+    # input register, the multiplier and the output register; two cycles to start the next.
+    assert figures["butterflies_per_cycle"] == 1
+    assert figures["stage_cycles"] == 127 + (1 + 1 + multiplier_latency + 1) + 2
+    assert figures["cycles_per_transform"] == 256 + 8 * figures["stage_cycles"] + 256
+
+
+def test_twiddle_rom_holds_scaled_twiddles_and_output_scales():
+    q, n, r = 12289, 16, 1 << 15
+    forward, inverse = golden.twiddles(q, n)
+    rom = twiddle_rom(q, n, r)
+    assert len(rom) == 2 * n
+    assert rom[0] == r % q and rom[n] == pow(n, -1, q) * r % q
+    assert rom[1:n] == [value * r % q for value in forward[1:]]
+    assert rom[n + 1:] == [value * r % q for value in inverse[1:]]
+
+
+def test_manifest_streams_and_figures():
+    design = from_mapping({"name": "t", "kind": "ntt_tile",
+                           "params": {"n": 16, "modulus": "falcon", "method": "montgomery"}})
+    component = design.build()
+    Fragment.get(component, None)
+    described = manifest(design, component)
+    assert described["streams"]["i"]["fields"] == {
+        "coeff": {"lsb": 0, "width": 14, "signed": False},
+        "inverse": {"lsb": 14, "width": 1, "signed": False},
+        "last": {"lsb": 15, "width": 1, "signed": False}}
+    assert described["streams"]["o"]["fields"] == {
+        "coeff": {"lsb": 0, "width": 14, "signed": False},
+        "last": {"lsb": 14, "width": 1, "signed": False},
+        "err": {"lsb": 15, "width": 1, "signed": False}}
+    assert described["montgomery_r"] == 1 << 15 and described["method"] == "montgomery"
+    assert described["latency_cycles"] == component.performance["latency_cycles"]
+    assert described["params"]["stages"] == ModMulParams(modulus="falcon",
+                                                         method="montgomery").stages
+
+
+def test_verilog_is_deterministic():
+    params = NttParams(n=8, modulus=7681, method="barrett")
+    first = verilog.convert(NttTile(params), name="ntt", emit_src=False)
+    assert first == verilog.convert(NttTile(params), name="ntt", emit_src=False)
+
+
+MODULUS_RULE = ("must be an integer between 3 and 2^16384 or the name of a modulus in "
+                "hwgen.moduli")
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    (dict(n=12), ValueError, "n must be a power of two between 8 and 4096, not 12"),
+    (dict(n=4), ValueError, "n must be a power of two between 8 and 4096, not 4"),
+    (dict(n=8192), ValueError, "n must be a power of two between 8 and 4096, not 8192"),
+    (dict(n="16"), TypeError, "n must be a power of two between 8 and 4096, not '16'"),
+    (dict(n=256, modulus="kyber"), ValueError,
+     "n must be a power of two with 2n dividing q − 1 (at most 128 for modulus 'kyber'), "
+     "not 256"),
+    (dict(n=4096, modulus=12289), ValueError,
+     "n must be a power of two with 2n dividing q − 1 (at most 2048 for modulus 12289), "
+     "not 4096"),
+    (dict(modulus=12288), ValueError,
+     "modulus must be a prime q with 16 dividing q − 1 (an NTT of size 8 or more), not 12288"),
+    (dict(modulus="mersenne31"), ValueError,
+     "modulus must be a prime q with 16 dividing q − 1 (an NTT of size 8 or more), not "
+     "'mersenne31'"),
+    (dict(modulus="dilitium"), ValueError,
+     f"modulus {MODULUS_RULE}, not 'dilitium'; did you mean 'dilithium'?"),
+    (dict(modulus=2.5), TypeError, f"modulus {MODULUS_RULE}, not 2.5"),
+    (dict(method="montgomry"), ValueError,
+     "method must be one of 'auto', 'lut', 'iterative', 'hybrid', 'barrett', 'montgomery', "
+     "'special', not 'montgomry'; did you mean 'montgomery'?"),
+    (dict(modulus="falcon", method="special"), ValueError,
+     "modulus must be 2^n − c with c small enough that 4 folds reduce 28-bit inputs below 3q "
+     "for method 'special', not 12289"),
+    (dict(method="barrett", table_storage="bram"), ValueError,
+     "table_storage must be 'logic' for method 'barrett', not 'bram'"),
+    (dict(k=13), ValueError, "k must be an integer between 1 and 12, not 13"),
+    (dict(modulus="dilithium", method="lut", stages=99), ValueError,
+     "stages must be between 1 and 7 for this configuration, not 99"),
+    (dict(modulus="dilithium", r_bits=20), ValueError,
+     "r_bits must be at least the modulus width (23 bits), not 20"),
+], ids=lambda value: value if isinstance(value, str) and len(value) < 8 else None)
+def test_parameter_rules(kwargs, error, message):
+    with pytest.raises(error, match="^" + re.escape(message) + "$"):
+        NttParams(**kwargs)
+    name, rule = message.split(" ", 1)
+    with pytest.raises(ConfigError, match="^" + re.escape(f"params.{name}: {rule}") + "$"):
+        from_mapping({"name": "x", "kind": "ntt_tile", "params": kwargs})
+
+
+def test_components_check_their_params():
+    with pytest.raises(TypeError, match=r"^Params must be a NttParams, not \{\}$"):
+        NttTile({})
+    with pytest.raises(ConfigError, match=r"^params\.tag_bits: is not a parameter of kind "
+                                          r"'ntt_tile'"):
+        from_mapping({"name": "x", "kind": "ntt_tile", "params": {"tag_bits": 4}})
+
+
+def test_defaults_are_a_realistic_dilithium_transform():
+    params = NttParams()
+    assert (params.n, params.q) == (256, moduli.lookup("dilithium"))
+    assert params.coeff_bits == 23 and params.log_n == 8
