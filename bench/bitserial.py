@@ -1,6 +1,6 @@
 """Bit-serial MACs (BitMoD-style) against the bit-parallel baseline, at equal throughput.
 
-    .venv/bin/python bench/bitserial.py
+    .venv/bin/python bench/bitserial.py [--timeout SECONDS]
 
 Two comparisons, every design with int8 activations and int weights, synthesized in this run
 with the same tools (results cached by hwgen.flow.measure):
@@ -14,12 +14,14 @@ with the same tools (results cached by hwgen.flow.measure):
 
 Area columns: generic CMOS gate equivalents (GE), iCE40 LUT4 + carry cells (SB_MAC16 DSPs
 listed apart), ECP5 LUT4 + CCU2C (MULT18X18D apart). Efficiency is MACs/cycle per kGE; the
-ratio column is against the bit-parallel engine of the same row.
+ratio column is against the bit-parallel engine of the same row. A design whose synthesis
+exceeds ``--timeout`` (per Yosys run) is shown as "not finished"; a rerun picks it up again.
 """
+import argparse
 import json
 
 from hwgen.config import from_mapping
-from hwgen.flow import verilog
+from hwgen.flow import tools, verilog
 from hwgen.flow.measure import measure
 
 PRECISIONS = (2, 3, 4, 8)
@@ -49,6 +51,16 @@ def lanes_for(kind, extra, weight_bits):
     return MACS_PER_CYCLE * cycles
 
 
+def measured(kind, params, timeout):
+    """``measure`` of the design, or None when Yosys does not finish within ``timeout``."""
+    try:
+        return measure(kind, params, timeout=timeout)
+    except tools.ToolError as error:
+        if "timed out" not in str(error):
+            raise
+        return None
+
+
 def area_cells(area):
     ice40 = area["ice40"]["lut4"] + area["ice40"]["carry"]
     ecp5 = area["ecp5"]["lut4"] + area["ecp5"]["ccu2c"]
@@ -56,6 +68,10 @@ def area_cells(area):
     marker = " †" if "workaround" in area["ecp5"] else ""
     return [f"{area['generic']['ge']:,.0f}", f"{ice40:,}", str(area["ice40"]["dsp"]),
             f"{ecp5:,}{marker}", str(area["ecp5"]["mult18"])]
+
+
+def ratio(efficiency, baseline):
+    return f"{efficiency / baseline:.2f}×" if baseline else "no baseline"
 
 
 def print_header(header):
@@ -68,7 +84,7 @@ def print_row(row):
     print("| " + " | ".join(row) + " |", flush=True)
 
 
-def fixed_precision():
+def fixed_precision(timeout):
     print(f"\n**1. Fixed precision, {MACS_PER_CYCLE} MACs/cycle**\n")
     print_header(["weight bits", "engine", "lanes", "MACs/cycle", "GE", "iCE40 LUT4+carry",
                   "DSP", "ECP5 LUT4+CCU2C", "MULT18", "MACs/cycle/kGE", "vs bit-parallel"])
@@ -78,44 +94,56 @@ def fixed_precision():
         for label, kind, extra in ENGINES:
             params = {**base_params(lanes_for(kind, extra, weight_bits), weight_bits), **extra}
             macs = performance(kind, params)["macs_per_cycle"]
-            area = measure(kind, params)
+            area = measured(kind, params, timeout)
+            cells = [str(weight_bits), label, str(params["lanes"]), f"{macs:g}"]
+            if area is None:
+                print_row(cells + ["not finished"] * 7)
+                continue
             efficiency = macs / area["generic"]["ge"] * 1000
-            baseline = baseline or efficiency
+            if kind == "bitparallel_dot":
+                baseline = efficiency
             worked_around |= "workaround" in area["ecp5"]
-            print_row([str(weight_bits), label, str(params["lanes"]), f"{macs:g}",
-                       *area_cells(area), f"{efficiency:.3f}", f"{efficiency / baseline:.2f}×"])
+            print_row(cells + [*area_cells(area), f"{efficiency:.3f}",
+                               ratio(efficiency, baseline)])
     if worked_around:
         print("\n† synth_ecp5 -dff: Yosys aborts in abc_ops_reintegrate on this netlist with the "
               "default script (see hwgen/flow/synth.py).")
 
 
-def mixed_precision():
+def mixed_precision(timeout):
     print(f"\n**2. One engine for 8-bit weights, run at lower precision** "
           f"({MACS_PER_CYCLE} MACs/cycle at 8 bits)\n")
-    measured = []
+    measured_engines = []
     for label, kind, extra in ENGINES:
         params = {**base_params(lanes_for(kind, extra, 8), 8), **extra}
         figures = performance(kind, params)
-        measured.append((label, params, figures, measure(kind, params)))
+        measured_engines.append((label, params, figures, measured(kind, params, timeout)))
     print_header(["run at bits", "engine", "lanes", "cycles/beat", "MACs/cycle", "GE",
                   "MACs/cycle/kGE", "vs bit-parallel"])
     for precision in PRECISIONS:
         baseline = None
-        for label, params, figures, area in measured:
+        for label, params, figures, area in measured_engines:
             cycles = figures.get("cycles_per_beat_by_prec", {}).get(str(precision),
                                                                      figures["cycles_per_beat"])
             macs = params["lanes"] / cycles
+            cells = [str(precision), label, str(params["lanes"]), str(cycles), f"{macs:g}"]
+            if area is None:
+                print_row(cells + ["not finished"] * 3)
+                continue
             efficiency = macs / area["generic"]["ge"] * 1000
-            baseline = baseline or efficiency
-            print_row([str(precision), label, str(params["lanes"]), str(cycles), f"{macs:g}",
-                       f"{area['generic']['ge']:,.0f}", f"{efficiency:.3f}",
-                       f"{efficiency / baseline:.2f}×"])
+            if label == "bit-parallel":
+                baseline = efficiency
+            print_row(cells + [f"{area['generic']['ge']:,.0f}", f"{efficiency:.3f}",
+                               ratio(efficiency, baseline)])
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timeout", type=float, help="seconds per Yosys run (default: none)")
+    args = parser.parse_args()
     print(__doc__.split("\n\n", 2)[2].strip())
-    fixed_precision()
-    mixed_precision()
+    fixed_precision(args.timeout)
+    mixed_precision(args.timeout)
 
 
 if __name__ == "__main__":

@@ -174,7 +174,7 @@ def test_table_is_the_half_of_all_patterns_in_canonical_order(mu):
     table = golden.build_table(groups, mu, golden.Arithmetic("int"))
     assert (table == groups @ patterns.T).all()
     numbers = SlowNumbers("fp16")
-    floats = golden._random_activations(LutParams(act_type="fp16"), rng, (6, mu))
+    floats = golden.random_activations(LutParams(act_type="fp16"), rng, (6, mu))
     table = golden.build_table(floats, mu, golden.Arithmetic("fp16"))
     for group, row in zip(floats.tolist(), table.tolist()):
         assert row == [slow_entry(numbers, group, list(pattern)) for pattern in patterns.tolist()]
