@@ -5,7 +5,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hwgen.board import protocol
-from hwgen.board.framing import FrameReceiver, FrameTransmitter, frame_layout
+from hwgen.board.framing import FrameReceiver, FrameTransmitter
 from hwgen.board.uart import UARTReceiver, UARTTransmitter, check_divisor
 
 __all__ = ["check_top", "info_payload", "HostBridge", "DEFAULT_BUFFER_BYTES"]

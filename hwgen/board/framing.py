@@ -1,6 +1,6 @@
 """Frames on a byte stream: the receiver checks and executes host frames, the transmitter
 sends device frames. The frame format is in :mod:`hwgen.board.protocol`."""
-from amaranth import Cat, Const, Module, Signal, unsigned
+from amaranth import Cat, Module, Signal, unsigned
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out

@@ -1,5 +1,5 @@
 """Weight-code decoding shared by the bit-serial engine and the bit-parallel baseline."""
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Mux, Signal
 
 from hwgen.golden.bitserial import BITMOD_MAGNITUDES, BITMOD_SPECIALS
 

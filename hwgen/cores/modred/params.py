@@ -95,7 +95,7 @@ class ReductionParams(Params):
         value = getattr(self, name)
         if value is not None:
             return value
-        q, in_bits = self.q, self._input_bits()
+        in_bits = self._input_bits()
         if name == "lut_groups":
             return self._groups() // 2
         if name == "merge_level":
