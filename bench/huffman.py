@@ -27,6 +27,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # The shipped designs' tables: learned from the same real K/V slice (tests/data).
 TABLES_FROM = ROOT / "designs" / "huffman_kv512.yaml"
 DECODERS = {"huffman_kv_decoder": HuffmanKVDecoder, "huffman_serial_decoder": HuffmanSerialDecoder}
+# Designs are named like the shipped configs (huffman_kv512, huffman_serial32), so that this
+# bench and `hwgen synth designs/huffman_kv512.yaml` share their cached synthesis results.
+NAMES = {"huffman_kv_decoder": "huffman_kv", "huffman_serial_decoder": "huffman_serial"}
 
 
 def real_data():
@@ -69,7 +72,7 @@ def simulate(kind, params, blocks):
 
 def area(kind, params):
     figures = measure(kind, {"in_bits": params.in_bits, "codebooks": params.codebooks,
-                             "patterns": params.patterns}, name=f"{kind}{params.in_bits}")
+                             "patterns": params.patterns}, name=f"{NAMES[kind]}{params.in_bits}")
     return {"ge": figures["generic"]["ge"], "ice40_lut": figures["ice40"]["lut4"],
             "ice40_ff": figures["ice40"]["ff"], "ecp5_lut": figures["ecp5"]["lut4"],
             "ecp5_ff": figures["ecp5"]["ff"]}

@@ -13,7 +13,7 @@ import textwrap
 from hwgen import registry
 from hwgen.board import boards
 from hwgen.config import ConfigError, load
-from hwgen.flow import pnr, synth, tools, verilog
+from hwgen.flow import measure, pnr, synth, tools, verilog
 from hwgen.flow.measure import DEFAULT_CACHE
 from hwgen.flow.sim import SimulationError
 
@@ -57,7 +57,8 @@ def _sim(args):
 def _synth(args):
     design = load(args.config)
     emitted = verilog.emit(design, args.out)
-    reports = [synth.synthesize(design, emitted, target, reports_dir=args.reports)
+    reports = [measure.synthesize(design, emitted, target, reports_dir=args.reports,
+                                  cache_dir=args.cache)
                for target in args.target or synth.TARGETS]
     print(synth.render_markdown(reports), end="")
 
@@ -183,6 +184,10 @@ def _parser():
         sub.add_argument("--target", action="append", choices=choices,
                          help=f"repeatable; default: all of {', '.join(choices)}")
         sub.add_argument("--reports", default="reports", help="report directory (default: reports)")
+        if name == "synth":
+            sub.add_argument("--cache", default=str(DEFAULT_CACHE),
+                             help=f"result cache: Verilog already synthesized with the same Yosys "
+                                  f"is not run again (default: {DEFAULT_CACHE})")
         if name == "pnr":
             sub.add_argument("--device", help="device within the target family "
                              + "; ".join(f"{t}: {', '.join(d)}" for t, d in pnr.DEVICES.items()))

@@ -14,7 +14,7 @@ from hwgen.config import from_mapping
 from hwgen.flow import synth, tools, verilog
 from hwgen.flow.files import write_atomic
 
-__all__ = ["measure", "cache_key", "cached", "DEFAULT_CACHE"]
+__all__ = ["measure", "synthesize", "cache_key", "cached", "DEFAULT_CACHE"]
 
 DEFAULT_CACHE = pathlib.Path(os.environ.get("HWGEN_CACHE", "build/.cache"))
 
@@ -41,16 +41,24 @@ def measure(kind, params, *, targets=synth.TARGETS, name=None, work_dir="build/m
     name = name or kind
     design = from_mapping({"name": name, "kind": kind, "params": dict(params)})
     emitted = verilog.emit(design, pathlib.Path(work_dir) / design.digest)
-    text = emitted.verilog.read_text()
     results = {}
     for target in targets:
-        path = pathlib.Path(cache_dir) / "synth" / f"{cache_key(text, target, name)}.json"
-        report, _ = cached(path, lambda: synth.synthesize(
-            design, emitted, target, reports_dir=emitted.dir / "reports", timeout=timeout))
+        report = synthesize(design, emitted, target, reports_dir=emitted.dir / "reports",
+                            cache_dir=cache_dir, timeout=timeout)
         results[target] = report["area"]
         if "workaround" in report:
             results[target] = {**report["area"], "workaround": report["workaround"]}
     return results
+
+
+def synthesize(design, emitted, target, *, reports_dir="reports", cache_dir=DEFAULT_CACHE,
+               timeout=None):
+    """:func:`hwgen.flow.synth.synthesize` through the result cache: Yosys runs only when this
+    Verilog has not been synthesized for ``target`` with this Yosys version and script."""
+    key = cache_key(emitted.verilog.read_text(), target, design.name)
+    report, _ = cached(pathlib.Path(cache_dir) / "synth" / f"{key}.json",
+                       lambda: synth.run_synthesis(design, emitted, target, timeout=timeout))
+    return synth.write_report(report, reports_dir)
 
 
 def cached(path, compute):

