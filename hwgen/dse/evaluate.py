@@ -40,7 +40,7 @@ class Task:
 
 
 class _OutOfTime(tools.ToolError):
-    pass
+    """A point used up the sweep's per-point timeout between or during its tool runs."""
 
 
 def performance(figures):
