@@ -23,6 +23,7 @@ import json
 from hwgen.config import from_mapping
 from hwgen.flow import tools, verilog
 from hwgen.flow.measure import measure
+from hwgen.flow.synth import DEFAULT_TIMEOUT
 
 PRECISIONS = (2, 3, 4, 8)
 MACS_PER_CYCLE = 8
@@ -56,7 +57,7 @@ def measured(kind, params, timeout):
     try:
         return measure(kind, params, timeout=timeout)
     except tools.ToolError as error:
-        if "timed out" not in str(error):
+        if not isinstance(error, tools.ToolTimeout):
             raise
         return None
 
@@ -139,7 +140,8 @@ def mixed_precision(timeout):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timeout", type=float, help="seconds per Yosys run (default: none)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help="seconds per Yosys run (default: %(default)s)")
     args = parser.parse_args()
     print(__doc__.split("\n\n", 2)[2].strip())
     fixed_precision(args.timeout)

@@ -82,7 +82,7 @@ def safe_measure(kind, params, targets, name):
                                                 work_dir=WORK / "measure", timeout=TIMEOUT))
         except tools.ToolError as error:
             log(f"  {name} {target}: {error.tool} failed: {error.detail.splitlines()[-1]}")
-            failure = f"over {TIMEOUT:.0f} s" if "timed out" in error.detail else "failed"
+            failure = f"over {TIMEOUT:.0f} s" if isinstance(error, tools.ToolTimeout) else "failed"
             results[target] = {"error": failure}
     return results
 
@@ -108,7 +108,7 @@ def ecp5_pnr(kind, params, name):
             break
         except tools.ToolError as error:
             # Tool failures are not cached: a rerun (with a longer limit) tries again.
-            if "timed out" in error.detail:
+            if isinstance(error, tools.ToolTimeout):
                 return {"error": f"over {TIMEOUT:.0f} s"}
             log(f"  {name}: {error.tool} failed (attempt {attempt} of {ATTEMPTS})")
             if attempt == ATTEMPTS:

@@ -65,7 +65,7 @@ def measure_with_retries(kind, params, **options):
         try:
             return measure(kind, params, **options)
         except tools.ToolError as error:
-            if attempt == ATTEMPTS or "timed out" in error.detail:
+            if attempt == ATTEMPTS or isinstance(error, tools.ToolTimeout):
                 raise
             print(f"{options.get('name', kind)}: {error.tool} failed (attempt {attempt} of "
                   f"{ATTEMPTS}), retrying", file=sys.stderr)

@@ -58,7 +58,7 @@ def _synth(args):
     design = load(args.config)
     emitted = verilog.emit(design, args.out)
     reports = [measure.synthesize(design, emitted, target, reports_dir=args.reports,
-                                  cache_dir=args.cache)
+                                  cache_dir=args.cache, timeout=args.timeout)
                for target in args.target or synth.TARGETS]
     print(synth.render_markdown(reports), end="")
 
@@ -75,7 +75,7 @@ def _pnr(args):
     for target in targets:
         reports.append(pnr.place_and_route(design, emitted, target, device=args.device,
                                            seeds=args.seeds, freq_mhz=args.freq,
-                                           reports_dir=args.reports))
+                                           reports_dir=args.reports, timeout=args.timeout))
     print(synth.render_markdown(reports), end="")
 
 
@@ -157,6 +157,16 @@ def _report(args):
     print(synth.render_markdown(reports), end="")
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="hwgen", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -184,6 +194,9 @@ def _parser():
         sub.add_argument("--target", action="append", choices=choices,
                          help=f"repeatable; default: all of {', '.join(choices)}")
         sub.add_argument("--reports", default="reports", help="report directory (default: reports)")
+        sub.add_argument("--timeout", type=_seconds, default=synth.DEFAULT_TIMEOUT,
+                         help=f"seconds each Yosys or nextpnr run may take "
+                              f"(default: {synth.DEFAULT_TIMEOUT})")
         if name == "synth":
             sub.add_argument("--cache", default=str(DEFAULT_CACHE),
                              help=f"result cache: Verilog already synthesized with the same Yosys "

@@ -39,8 +39,8 @@ class Task:
     retry_failed: bool = False
 
 
-class _OutOfTime(tools.ToolError):
-    """A point used up the sweep's per-point timeout between or during its tool runs."""
+class _OutOfTime(tools.ToolTimeout):
+    """A point used up the sweep's per-point timeout between its tool runs."""
 
 
 def performance(figures):
@@ -69,8 +69,7 @@ def evaluate(task):
             return None
         left = task.timeout - (time.monotonic() - started)
         if left <= 0:
-            raise _OutOfTime("hwgen", f"timed out after {task.timeout} s (the sweep's "
-                                      f"per-point timeout)")
+            raise _OutOfTime("hwgen", task.timeout, "this point (the sweep's per-point timeout)")
         return left
 
     for target in task.targets:
@@ -94,7 +93,7 @@ def evaluate(task):
                 report, hit = measure.cached(
                     pathlib.Path(task.cache_dir) / stage / f"{key}.json", compute)
             except tools.ToolError as error:
-                timed_out = isinstance(error, _OutOfTime) or "timed out after" in error.detail
+                timed_out = isinstance(error, tools.ToolTimeout)
                 message = f"{target.name} {stage}: {error}"
                 write_atomic(failure_path, json.dumps({
                     "error": message, "timed_out": timed_out, "timeout": task.timeout}, indent=2))

@@ -91,9 +91,9 @@ def _run(design, board, job_dir, *, baud, seed, dsp, synth_extra, timeout):
         try:
             tools.run("env", [*_tool_env(board.family), "sh", f"build_{design.name}.sh"],
                       cwd=job_dir, log=log, timeout=timeout)
+        except tools.ToolTimeout:
+            raise
         except tools.ToolError as error:
-            if "timed out" in error.detail:
-                raise
             if not (job_dir / f"{design.name}.json").exists():
                 # YoWASP Yosys may stay silent on the console: its own log has the error.
                 yosys_log = job_dir / f"{design.name}.rpt"
@@ -109,7 +109,7 @@ def _run(design, board, job_dir, *, baud, seed, dsp, synth_extra, timeout):
             raise tools.ToolError(f"yowasp-{packer}", error.detail) from None
         outcome = {"error": None}
     except tools.ToolError as error:
-        if "timed out" not in error.detail:  # a timeout says nothing about the design
+        if not isinstance(error, tools.ToolTimeout):  # a timeout says nothing about the design
             outcome = {"error": error.detail, "tool": error.tool,
                        "fit": isinstance(error, pnr.FitError)}
         raise

@@ -23,15 +23,16 @@ def cache_key(verilog_text, target, top, *extra):
     """Hash of everything a synthesis result depends on; ``extra`` strings add what a later
     step (place and route: its tool version and options) depends on as well."""
     digest = hashlib.sha256()
+    files = synth.script_files(target)
     for part in (verilog_text, tools.versions()["yosys"], "\n".join(synth.script(target, top)),
-                 target, *extra):
+                 *(f"{name}\n{text}" for name, text in sorted(files.items())), target, *extra):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
 
 
 def measure(kind, params, *, targets=synth.TARGETS, name=None, work_dir="build/measure",
-            cache_dir=DEFAULT_CACHE, timeout=None):
+            cache_dir=DEFAULT_CACHE, timeout=synth.DEFAULT_TIMEOUT):
     """Area figures ``{target: area}`` of ``kind`` built with the ``params`` mapping.
 
     An area synthesized with a workaround for a Yosys crash (see :mod:`hwgen.flow.synth`)
@@ -52,7 +53,7 @@ def measure(kind, params, *, targets=synth.TARGETS, name=None, work_dir="build/m
 
 
 def synthesize(design, emitted, target, *, reports_dir="reports", cache_dir=DEFAULT_CACHE,
-               timeout=None):
+               timeout=synth.DEFAULT_TIMEOUT):
     """:func:`hwgen.flow.synth.synthesize` through the result cache: Yosys runs only when this
     Verilog has not been synthesized for ``target`` with this Yosys version and script."""
     key = cache_key(emitted.verilog.read_text(), target, design.name)

