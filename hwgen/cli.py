@@ -58,7 +58,8 @@ def _synth(args):
     design = load(args.config)
     emitted = verilog.emit(design, args.out)
     reports = [measure.synthesize(design, emitted, target, reports_dir=args.reports,
-                                  cache_dir=args.cache, timeout=args.timeout)
+                                  cache_dir=args.cache, timeout=args.timeout,
+                                  hierarchy=not args.flat)
                for target in args.target or synth.TARGETS]
     print(synth.render_markdown(reports), end="")
 
@@ -201,6 +202,9 @@ def _parser():
             sub.add_argument("--cache", default=str(DEFAULT_CACHE),
                              help=f"result cache: Verilog already synthesized with the same Yosys "
                                   f"is not run again (default: {DEFAULT_CACHE})")
+            sub.add_argument("--flat", action="store_true",
+                             help="synthesize the whole design flat (the reference) instead of "
+                                  "each repeated unit once")
         if name == "pnr":
             sub.add_argument("--device", help="device within the target family "
                              + "; ".join(f"{t}: {', '.join(d)}" for t, d in pnr.DEVICES.items()))

@@ -2,8 +2,13 @@
 
 ``measure(kind, params)`` emits a design from a kind name and a parameter mapping,
 synthesizes it for the requested targets and returns the area figures of each. Results are
-cached by a hash of (emitted Verilog, Yosys version, synthesis script, target), so a rerun
-of a bench or a sweep only synthesizes what changed.
+cached under ``CACHE`` (``$HWGEN_CACHE``, default ``build/.cache``) by a hash of (emitted
+Verilog, Yosys version, synthesis script, target, hierarchical or flat), so a rerun of a bench
+or a sweep only synthesizes what changed:
+
+* ``CACHE/synth/KEY.json``: a whole design's synthesis report;
+* ``CACHE/units/KEY.json``: the figures of one repeated unit (hierarchical synthesis), keyed
+  by the unit's canonical text, so a unit is synthesized once for every design holding it.
 """
 import hashlib
 import json
@@ -11,20 +16,24 @@ import os
 import pathlib
 
 from hwgen.config import from_mapping
-from hwgen.flow import synth, tools, verilog
+from hwgen.flow import hierarchy as _hierarchy, synth, tools, verilog
 from hwgen.flow.files import write_atomic
 
-__all__ = ["measure", "synthesize", "cache_key", "cached", "DEFAULT_CACHE"]
+__all__ = ["measure", "synthesize", "cache_key", "cached", "Store", "DEFAULT_CACHE"]
 
 DEFAULT_CACHE = pathlib.Path(os.environ.get("HWGEN_CACHE", "build/.cache"))
 
 
-def cache_key(verilog_text, target, top, *extra):
+def cache_key(verilog_text, target, top, *extra, hierarchy=False):
     """Hash of everything a synthesis result depends on; ``extra`` strings add what a later
     step (place and route: its tool version and options) depends on as well."""
     digest = hashlib.sha256()
     files = synth.script_files(target)
-    for part in (verilog_text, tools.versions()["yosys"], "\n".join(synth.script(target, top)),
+    commands = synth.script(target, top)
+    if hierarchy:
+        commands += [f"# units ({_hierarchy.RULES})", *synth.script(target, "{top}",
+                                                                    hierarchy=True)]
+    for part in (verilog_text, tools.versions()["yosys"], "\n".join(commands),
                  *(f"{name}\n{text}" for name, text in sorted(files.items())), target, *extra):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -32,9 +41,10 @@ def cache_key(verilog_text, target, top, *extra):
 
 
 def measure(kind, params, *, targets=synth.TARGETS, name=None, work_dir="build/measure",
-            cache_dir=DEFAULT_CACHE, timeout=synth.DEFAULT_TIMEOUT):
+            cache_dir=DEFAULT_CACHE, timeout=synth.DEFAULT_TIMEOUT, hierarchy=True):
     """Area figures ``{target: area}`` of ``kind`` built with the ``params`` mapping.
 
+    ``hierarchy=False`` synthesizes flat (the reference) instead of once per repeated unit.
     An area synthesized with a workaround for a Yosys crash (see :mod:`hwgen.flow.synth`)
     carries the note under ``"workaround"``. Raises :class:`~hwgen.config.ConfigError` for
     parameters the kind rejects.
@@ -45,7 +55,7 @@ def measure(kind, params, *, targets=synth.TARGETS, name=None, work_dir="build/m
     results = {}
     for target in targets:
         report = synthesize(design, emitted, target, reports_dir=emitted.dir / "reports",
-                            cache_dir=cache_dir, timeout=timeout)
+                            cache_dir=cache_dir, timeout=timeout, hierarchy=hierarchy)
         results[target] = report["area"]
         if "workaround" in report:
             results[target] = {**report["area"], "workaround": report["workaround"]}
@@ -53,13 +63,60 @@ def measure(kind, params, *, targets=synth.TARGETS, name=None, work_dir="build/m
 
 
 def synthesize(design, emitted, target, *, reports_dir="reports", cache_dir=DEFAULT_CACHE,
-               timeout=synth.DEFAULT_TIMEOUT):
+               timeout=synth.DEFAULT_TIMEOUT, hierarchy=True):
     """:func:`hwgen.flow.synth.synthesize` through the result cache: Yosys runs only when this
-    Verilog has not been synthesized for ``target`` with this Yosys version and script."""
-    key = cache_key(emitted.verilog.read_text(), target, design.name)
-    report, _ = cached(pathlib.Path(cache_dir) / "synth" / f"{key}.json",
-                       lambda: synth.run_synthesis(design, emitted, target, timeout=timeout))
+    Verilog has not been synthesized for ``target`` with this Yosys version and script (and
+    then only for the units not synthesized before)."""
+    report, _ = synthesize_cached(design, emitted, target, cache_dir=cache_dir,
+                                  timeout=timeout, hierarchy=hierarchy)
     return synth.write_report(report, reports_dir)
+
+
+def synthesize_cached(design, emitted, target, *, cache_dir=DEFAULT_CACHE,
+                      timeout=synth.DEFAULT_TIMEOUT, hierarchy=True):
+    """``(report, hit)``: the synthesis report from the cache, or made and stored there."""
+    cache_dir = pathlib.Path(cache_dir)
+    text = emitted.verilog.read_text()
+
+    def flat():
+        return cached(cache_dir / "synth" / f"{cache_key(text, target, design.name)}.json",
+                      lambda: synth.run_synthesis(design, emitted, target, timeout=timeout,
+                                                  hierarchy=False))[0]
+
+    def by_units():
+        if len(_hierarchy.deduplicate(text, design.name).units()) == 1:
+            return flat()     # nothing repeats: the flat report is the same job
+        return synth.run_synthesis(design, emitted, target, timeout=timeout,
+                                   unit_cache=Store(cache_dir / "units"))
+
+    if not hierarchy:
+        path = cache_dir / "synth" / f"{cache_key(text, target, design.name)}.json"
+        report, hit = cached(path, flat)
+    else:
+        path = cache_dir / "synth" / f"{cache_key(text, target, design.name, hierarchy=True)}.json"
+        report, hit = cached(path, by_units)
+    return _current(report), hit
+
+
+def _current(report):
+    """A report with its area columns recomputed from its cell counts, so an entry cached
+    before a column was added has it too."""
+    area = synth.area_of(report["target"], report["cells"], report["area"].get("transistors"))
+    return {**report, "area": area}
+
+
+class Store:
+    """A mapping kept as one JSON file per key in ``directory``, each written atomically."""
+
+    def __init__(self, directory):
+        self.directory = pathlib.Path(directory)
+
+    def get(self, key, default=None):
+        path = self.directory / f"{key}.json"
+        return json.loads(path.read_text()) if path.exists() else default
+
+    def __setitem__(self, key, value):
+        write_atomic(self.directory / f"{key}.json", json.dumps(value, indent=2))
 
 
 def cached(path, compute):
