@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from hwgen import kvformat as kv
+from hwgen.golden import kvformat as kv
 from hwgen.config import load
 from hwgen.cores.huffman import HuffmanKVDecoder, HuffmanParams, HuffmanSerialDecoder
 from hwgen.flow.measure import measure
@@ -26,7 +26,7 @@ from hwgen.flow.pysim import run_vectors
 from hwgen.golden import huffman as golden
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# The shipped designs' tables: learned from the same real K/V slice (tests/data).
+# The shipped designs' tables: learned from the same real K/V slice (hwgen/golden/data).
 TABLES_FROM = ROOT / "designs" / "huffman_kv512.yaml"
 DECODERS = {"huffman_kv_decoder": HuffmanKVDecoder, "huffman_serial_decoder": HuffmanSerialDecoder}
 # Designs are named like the shipped configs (huffman_kv512, huffman_serial32), so that this

@@ -1,8 +1,8 @@
-"""Golden model of the Huffman KV decoders: stream vectors from :mod:`hwgen.kvformat`.
+"""Golden model of the Huffman KV decoders: stream vectors from :mod:`hwgen.golden.kvformat`.
 
 A decoder's behaviour is a sequence of *events*: a block (its words, ``last`` on the final
 one, so a block may be cut short or run long) or, for runtime tables, a table set (its load
-words on ``cfg``). Each block is decoded by :func:`hwgen.kvformat.decode_words` with the
+words on ``cfg``). Each block is decoded by :func:`hwgen.golden.kvformat.decode_words` with the
 table set in force when it starts, giving ``block_bits/in_bits`` output beats of ``lanes``
 values.
 
@@ -15,14 +15,14 @@ import pathlib
 
 import numpy as np
 
-from hwgen import kvformat as kv
+from hwgen.golden import kvformat as kv
 
 __all__ = ["REAL_KV", "real_kv", "Block", "TableLoad", "block_words", "coded_bits",
            "expected_beats", "directed", "random_events", "decode_events", "to_vectors",
            "vectors"]
 
 #: K and V vectors of two layers of all-MiniLM-L6-v2 (16 tokens × 384, float16).
-REAL_KV = pathlib.Path(__file__).resolve().parents[2] / "tests" / "data" / "huffman_kv_minilm.npz"
+REAL_KV = pathlib.Path(__file__).resolve().parent / "data" / "huffman_kv_minilm.npz"
 
 
 def real_kv():

@@ -11,7 +11,7 @@ Commands (:data:`OPS`)
     ``LOAD_Q``   write query chunk ``addr`` (``q_words`` of them, ``q_lanes`` elements each)
                  and start a new sequence (block index 0); ``last`` asks for an
                  acknowledgement.
-    ``KBLOCK``   one ``in_bits`` word of a compressed key block (:mod:`hwgen.kvformat`),
+    ``KBLOCK``   one ``in_bits`` word of a compressed key block (:mod:`hwgen.golden.kvformat`),
                  ``last`` on its final word. Each block answers with its score
                  ``q·k`` (``kind=KBLOCK``, ``addr`` = block index in the sequence).
     ``MATVEC``   write activation chunk ``addr`` (``chunks`` of them); on ``last`` run
@@ -25,7 +25,7 @@ Errors (a response with ``err`` set has ``value`` 0)
     ``NO_WEIGHTS``   ``MATVEC`` ``last`` before any weight word was loaded (no run).
     ``BAD_WEIGHTS``  a result whose weights hold invalid codes (the engine's ``err``:
                      invalid ternary codes, or a bit-serial ``prec`` outside 2..weight_bits).
-    ``BAD_BLOCK``    a corrupt key block (any verdict of :data:`hwgen.kvformat.ERRORS`).
+    ``BAD_BLOCK``    a corrupt key block (any verdict of :data:`hwgen.golden.kvformat.ERRORS`).
     ``NO_QUERY``     a key block scored before any query chunk was loaded.
 
 Memories start zeroed (the hardware clears them after reset). A key block is scored with
@@ -43,7 +43,7 @@ import dataclasses
 
 import numpy as np
 
-from hwgen import kvformat as kv
+from hwgen.golden import kvformat as kv
 from hwgen.flow.payload import pack, unpack
 from hwgen.golden import bitserial, huffman, ternary
 

@@ -3,7 +3,7 @@ real K/V data and every error verdict, and they are reproducible."""
 import numpy as np
 import pytest
 
-from hwgen import kvformat as kv
+from hwgen.golden import kvformat as kv
 from hwgen.config import load
 from hwgen.cores.huffman import HuffmanParams
 from hwgen.golden import huffman as golden

@@ -6,7 +6,7 @@ import pytest
 from bitarray import bitarray
 from bitarray.util import canonical_decode, huffman_code
 
-from hwgen import kvformat as kv
+from hwgen.golden import kvformat as kv
 
 SMALL = kv.BlockFormat(group_size=16, block_bits=128, max_code_len=6)
 

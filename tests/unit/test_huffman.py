@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hwgen import kvformat as kv
+from hwgen.golden import kvformat as kv
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.huffman import HuffmanKVDecoder, HuffmanParams, HuffmanSerialDecoder
 from hwgen.flow.pysim import run_vectors
@@ -162,7 +162,7 @@ def test_defaults_and_figures():
         HuffmanKVDecoder({})
 
 
-BAD_NPZ = "tests/data/huffman_kv_minilm.npz"
+BAD_NPZ = "hwgen/golden/data/huffman_kv_minilm.npz"
 
 
 @pytest.mark.parametrize("kwargs,error,message", [
@@ -198,10 +198,10 @@ BAD_NPZ = "tests/data/huffman_kv_minilm.npz"
      r"^table_file must be the path of an existing \.npz file, not 'missing.npz'$"),
     (dict(table_file=BAD_NPZ), ValueError,
      r"^table_file must be an \.npz file with integer arrays 'codebooks' and 'patterns', "
-     r"not 'tests/data/huffman_kv_minilm.npz'$"),
+     r"not 'hwgen/golden/data/huffman_kv_minilm.npz'$"),
     (dict(table_file=BAD_NPZ, codebooks=[[3] * 8] * 4), ValueError,
      r"^table_file must not be given together with codebooks or patterns, not "
-     r"'tests/data/huffman_kv_minilm.npz'$"),
+     r"'hwgen/golden/data/huffman_kv_minilm.npz'$"),
     (dict(sym_bits=4), ValueError, r"^block_bits must hold the header and group_size raw "
                                    r"indices \(at least 525\), not 512$"),
     (dict(n_books=0), ValueError, r"^n_books must be an integer between 1 and 15, not 0$"),

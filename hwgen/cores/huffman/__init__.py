@@ -1,6 +1,6 @@
 """Huffman KV-cache decoder family (after Ecco): a parallel speculative decoder that takes a
 whole input word per cycle, and its bit-serial baseline. The block format and its encoder are
-in :mod:`hwgen.kvformat`."""
+in :mod:`hwgen.golden.kvformat`."""
 from hwgen.cores.huffman.decoder import HuffmanKVDecoder, HuffmanSerialDecoder
 from hwgen.cores.huffman.params import HuffmanParams
 from hwgen.golden import huffman as golden

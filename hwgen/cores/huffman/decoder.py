@@ -59,7 +59,7 @@ class _Decoder(wiring.Component):
 class HuffmanKVDecoder(_Decoder):
     """Parallel speculative Huffman decoder for KV-cache blocks (after Ecco).
 
-    Decodes blocks of the format in :mod:`hwgen.kvformat` into dequantized values
+    Decodes blocks of the format in :mod:`hwgen.golden.kvformat` into dequantized values
     ``centroid · scale``.
 
     Parameters
@@ -72,7 +72,7 @@ class HuffmanKVDecoder(_Decoder):
         The blocks, ``in_bits`` bits per beat, first bit in the MSB; ``last`` on a block's
         final word.
     cfg : ``In(stream.Signature(StructLayout({"data": …, "last": 1})))``, runtime tables
-        only: table sets, one entry per beat (:func:`hwgen.kvformat.table_entries`).
+        only: table sets, one entry per beat (:func:`hwgen.golden.kvformat.table_entries`).
     o : ``Out(stream.Signature(StructLayout({"v": lanes × signed(value_bits),
         "idx": lanes × unsigned(sym_bits), "first": 1, "last": 1, "err": 1})))``
         ``lanes = group_size·in_bits/block_bits`` values per beat, ``block_bits/in_bits``

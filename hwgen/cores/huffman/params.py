@@ -4,7 +4,7 @@ import pathlib
 
 import numpy as np
 
-from hwgen.kvformat import BlockFormat, Codebook, Tables, default_tables
+from hwgen.golden.kvformat import BlockFormat, Codebook, Tables, default_tables
 from hwgen.params import Choice, Int, ParamTypeError, ParamValueError, Rule, param
 
 __all__ = ["HuffmanParams", "IntTable", "FilePath"]
@@ -165,7 +165,7 @@ class HuffmanParams(BlockFormat):
         return self.tables == "runtime"
 
     def table_set(self):
-        """The configured tables as a :class:`~hwgen.kvformat.Tables`."""
+        """The configured tables as a :class:`~hwgen.golden.kvformat.Tables`."""
         return Tables(tuple(Codebook.from_lengths(row, self.max_code_len)
                             for row in self.codebooks),
                       np.array(self.patterns, dtype=np.int64))

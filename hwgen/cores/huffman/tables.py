@@ -3,13 +3,13 @@ from amaranth import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hwgen.kvformat import Codebook, table_entries, table_words
+from hwgen.golden.kvformat import Codebook, table_entries, table_words
 
 __all__ = ["cfg_layout", "LookupSignature", "TableStore", "canonical"]
 
 
 def cfg_layout(p):
-    """Payload of ``cfg``: one table entry per beat (see :func:`hwgen.kvformat.table_entries`),
+    """Payload of ``cfg``: one table entry per beat (see :func:`hwgen.golden.kvformat.table_entries`),
     ``last`` on the final entry of a table set."""
     width = max(entry[3] for entry in table_entries(p))
     return data.StructLayout({"data": unsigned(width), "last": 1})
