@@ -168,10 +168,31 @@ def _instances(tokens, defined):
     return found
 
 
+def _sorted_header(tokens):
+    """The tokens of a module with the port list of its header in the order the ports are
+    declared: Amaranth lists the ports of two identical submodules in whichever order it met
+    their signals but declares them in the same order, and instances connect ports by name."""
+    start = next(index for index, (_, token) in enumerate(tokens) if token in ("(", ";"))
+    if tokens[start][1] != "(":
+        return tokens
+    end = next(index for index, (_, token) in enumerate(tokens) if token == ")")
+    ports = {token for kind, token in tokens[start + 1:end] if _is_name(kind, token)}
+    declared = {}
+    for _, token in tokens[end + 1:]:
+        if token in ports:
+            declared.setdefault(token, len(declared))
+    ports = sorted(ports, key=lambda port: (declared.get(port, len(declared)), port))
+    listed = [("other", "(")]
+    for port in ports:
+        listed += [("ident", port), ("other", ",")]
+    return tokens[:start] + listed[:-1] + [("other", ")")] + tokens[end + 1:]
+
+
 def _canonical(tokens, canonical_names, port_maps, *, keep_ports=False):
     """Canonical text of one module (its own name as a placeholder) and the renaming of its
     identifiers; submodule types and the ports they connect are renamed as the submodules
     were. ``keep_ports`` keeps the names of the module's own ports."""
+    tokens = _sorted_header(tokens)
     words = [index for index, (kind, _) in enumerate(tokens) if kind != "space"]
     following = dict(zip(words, words[1:] + [None]))
     renaming, out, child, previous = {}, [], None, None
@@ -249,15 +270,24 @@ def deduplicate(text, top):
     for name in order:
         totals[canonical_names[name]] += instances[name]
 
-    distinct = {}
-    for name in reversed(order):
-        canonical = canonical_names[name]
-        if canonical in distinct:
-            continue
-        held = collections.Counter()
-        for child, count in children[name].items():
-            held[canonical_names[child]] += count
-        distinct[canonical] = Module(name=canonical, label=labels[canonical],
-                                     text=texts[canonical], children=dict(sorted(held.items())),
-                                     instances=totals[canonical])
+    held = {}
+    for name in order:
+        held.setdefault(canonical_names[name], collections.Counter(
+            canonical_names[child] for child, count in children[name].items()
+            for _ in range(count)))
+    # Parents before children on the merged graph: a module merged with one met earlier can
+    # sit under a parent that the original order put after it.
+    merged_order, seen = [], set()
+
+    def visit_merged(name):
+        if name not in seen:
+            seen.add(name)
+            for child in held[name]:
+                visit_merged(child)
+            merged_order.append(name)
+
+    visit_merged(canonical_names[top])
+    distinct = {name: Module(name=name, label=labels[name], text=texts[name],
+                             children=dict(sorted(held[name].items())), instances=totals[name])
+                for name in reversed(merged_order)}
     return Hierarchy(top=canonical_names[top], modules=distinct)

@@ -133,6 +133,52 @@ endmodule
     assert "port$" not in top.text
 
 
+class Group(wiring.Component):
+    """Two identical lanes; instantiated twice beside a third lane like theirs, so a lane is
+    met (as ``solo``) before the group that holds the lanes when the top's text is read."""
+
+    def __init__(self):
+        super().__init__({"a": In(4), "y": Out(10)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.l0 = l0 = Lane(4)
+        m.submodules.l1 = l1 = Lane(4)
+        m.d.comb += [l0.a.eq(self.a), l0.b.eq(self.a), l1.a.eq(self.a), l1.b.eq(self.a),
+                     self.y.eq(l0.y + l1.y)]
+        return m
+
+
+class Groups(wiring.Component):
+    def __init__(self):
+        super().__init__({"a": In(4), "y": Out(12)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.g0 = g0 = Group()
+        m.submodules.g1 = g1 = Group()
+        m.submodules.solo = solo = Lane(4)
+        m.d.comb += [g0.a.eq(self.a), g1.a.eq(~self.a), solo.a.eq(self.a), solo.b.eq(self.a),
+                     self.y.eq(g0.y + g1.y + solo.y)]
+        return m
+
+
+def test_nested_units_are_merged_and_listed_parents_first(tmp_path):
+    text = amaranth_verilog.convert(Groups(), name="groups", emit_src=False)
+    tree = hierarchy.deduplicate(text, "groups")
+    # The two groups merge although Amaranth lists their ports in different orders.
+    assert [module.instances for module in tree.modules.values()] == [1, 2, 5]
+    names = list(tree.modules)
+    for index, module in enumerate(tree.modules.values()):
+        assert all(names.index(child) > index for child in module.children)
+    design = types.SimpleNamespace(name="groups", kind=types.SimpleNamespace(name="groups"),
+                                   params=types.SimpleNamespace(to_dict=dict))
+    report = synth.run_synthesis(design, Emitted(tmp_path, "groups", text), "ice40",
+                                 unit_cache={})
+    assert [row["instances"] for row in report["units"]] == [1, 2, 5]
+    assert report["area"]["ff"] == 5 * 10   # the lanes hold the only registers
+
+
 @pytest.mark.parametrize("text, message", [
     ("module a(); b b1 (); endmodule\nmodule b(); a a1 (); endmodule", "instantiates itself"),
     ("module a(); endmodule\nmodule a(); endmodule", "defined twice"),
