@@ -36,9 +36,9 @@ from hwgen.cost import modred as cost
 from hwgen.flow import pnr, tools, verilog
 from hwgen.flow.files import write_atomic
 from hwgen.golden import modred as golden
-from hwgen.moduli import MODULI
+from hwgen.golden.moduli import MODULI
 
-from modred_cost import ATTEMPTS, measure_with_retries
+from modred_cost import ATTEMPTS, full_params, measure_with_retries
 
 WORK = pathlib.Path("build/bench_modred")
 TIMEOUT = float(os.environ.get("HWGEN_BENCH_TIMEOUT", "1200"))
@@ -151,7 +151,8 @@ def sweep(modulus):
     for split in split_grid(q, in_bits, merge_levels=q.bit_length() <= 64):
         params = params_for(modulus, "hybrid", split)
         area = safe_measure("modred", params, ("generic",), "modred_bench")["generic"]
-        rows.append((split, area.get("ge"), cost.predict("modred", params)["generic.ge"]))
+        predicted = cost.predict("modred", full_params("modred", params))["generic.ge"]
+        rows.append((split, area.get("ge"), predicted))
         log(f"  sweep {modulus} {split}: {area}")
     measured = [row for row in rows if row[1] is not None]
     best = min(measured, key=lambda row: row[1])[0]
@@ -171,14 +172,15 @@ def sweep(modulus):
 def model_split(modulus):
     q = MODULI[modulus].value
     grid = split_grid(q, 2 * q.bit_length())
-    scores = [(cost.predict("modred", params_for(modulus, "hybrid", split))["generic.ge"], index)
-              for index, split in enumerate(grid)]
+    scores = [(cost.predict("modred", full_params("modred", params_for(modulus, "hybrid",
+                                                                       split)))["generic.ge"],
+               index) for index, split in enumerate(grid)]
     return grid[min(scores)[1]]
 
 
 def evaluate(modulus, method, split):
     kind, params = "modred", params_for(modulus, method, split)
-    predicted = cost.predict(kind, params)
+    predicted = cost.predict(kind, full_params(kind, params))
     row = {"modulus": modulus, "method": method, "params": params,
            "predicted_ge": predicted["generic.ge"],
            "results_per_cycle": 1 / predicted["cycles_per_beat"]}

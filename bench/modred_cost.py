@@ -11,6 +11,7 @@ import statistics
 import sys
 import time
 
+from hwgen import registry
 from hwgen.cost import modred as cost
 from hwgen.cost.model import relative_errors
 from hwgen.flow import tools
@@ -59,6 +60,11 @@ def _label(kind, params):
     return kind + " " + " ".join(f"{key}={value}" for key, value in params.items())
 
 
+def full_params(kind, params):
+    """Every parameter of a configuration, derived ones filled in: what the cost model reads."""
+    return registry.lookup(kind).params.from_mapping(dict(params), kind=kind).to_dict()
+
+
 def measure_with_retries(kind, params, **options):
     """:func:`hwgen.flow.measure.measure`, retried when a tool fails without timing out."""
     for attempt in range(1, ATTEMPTS + 1):
@@ -78,7 +84,7 @@ def main():
         areas = measure_with_retries(kind, params, name=f"modred_cost_{index}")
         figures = {f"{target}.{column}": value for target, area in areas.items()
                    for column, value in area.items()}
-        samples.append((kind, params, figures))
+        samples.append((kind, full_params(kind, params), figures))
         print(f"measured {index + 1}/{len(CONFIGS)}: {_label(kind, params)}", file=sys.stderr)
     weights = cost.MODEL.fit(samples)
     cost.MODEL.save(weights, len(samples))
@@ -103,7 +109,7 @@ def main():
             cells.append(f"{truth:,.0f} | {inside[metric]:,.0f} | "
                          f"{100 * err_in[0] if err_in else 0:.0f}% | "
                          f"{100 * err_out[0] if err_out else 0:.0f}%")
-        print(f"| {_label(kind, params)} | " + " | ".join(cells) + " |")
+        print(f"| {_label(kind, CONFIGS[index][1])} | " + " | ".join(cells) + " |")
     print()
     for metric, (inside, outside) in errors.items():
         print(f"{metric}: mean error {100 * statistics.mean(inside):.1f}% (max "

@@ -13,21 +13,19 @@ import json
 import numpy as np
 
 from hwgen.cost.model import LinearCostModel
+from hwgen.golden import moduli
 from hwgen.golden import modred as golden
 
-__all__ = ["MODEL", "features", "predict", "cheapest_method", "METRICS"]
+__all__ = ["MODEL", "METRICS", "AUTO_CANDIDATES", "counts", "features", "predict",
+           "candidates", "choose_method"]
 
 METRICS = ("generic.ge", "ice40.lut4", "ecp5.lut4")
+# Methods `auto` chooses from: every method whose output is x mod q (not montgomery's x·R⁻¹).
+AUTO_CANDIDATES = ("lut", "hybrid", "iterative", "barrett", "special")
 
 
 def _width(bound):
     return max(1, bound.bit_length())
-
-
-def _params(kind, params):
-    from hwgen.cores.modred.params import ModMulParams, ReducerParams
-    cls = ModMulParams if kind == "modmul" else ReducerParams
-    return cls.from_mapping(dict(params), kind=kind)
 
 
 def _logic_columns(entries, bits):
@@ -83,29 +81,57 @@ def _step(counts, step, bounds, storage):
         counts["correct_bits"] += (bounds[step.src] // step.q) * _width(bounds[step.src])
 
 
+def counts(plan, cuts, *, table_storage, tag_bits, multiplier_bits=0):
+    """Analytic hardware counts of ``plan`` (a :class:`hwgen.golden.modred.Plan`) with pipeline
+    registers after the steps ``cuts``, its tables in ``table_storage``, a ``tag_bits`` tag,
+    and a ``multiplier_bits`` × ``multiplier_bits`` multiplier in front (``modmul``; 0: none)."""
+    result = dict.fromkeys(("table_bits", "table_lut4", "bram_bits", "adder_bits",
+                            "correct_bits", "const_mul_bits", "mul_bits", "reg_bits"), 0)
+    result["const"] = 1
+    for step, bounds in zip(plan.steps, plan.bounds):
+        _step(result, step, bounds, table_storage)
+    for cut in cuts:
+        result["reg_bits"] += sum(map(_width, plan.bounds[cut + 1].values())) + tag_bits + 1
+    if plan.loop:
+        _step(result, plan.loop, {}, "logic")
+        result["reg_bits"] += _width(plan.loop.acc_bound) + plan.loop.rest + tag_bits
+    if multiplier_bits:
+        result["mul_bits"] += multiplier_bits * multiplier_bits
+        result["reg_bits"] += 2 * multiplier_bits + tag_bits + 1
+    return result
+
+
+def _resolve(kind, params):
+    """``(q, in_bits, plan, cuts)`` of a full parameter mapping (``auto`` resolved)."""
+    q = moduli.lookup(params["modulus"])
+    in_bits = 2 * q.bit_length() if kind == "modmul" else params["in_bits"]
+    k, storage = params["k"], params["table_storage"]
+    method = params["method"]
+    if method == "auto":
+        method = choose_method(kind, q, in_bits, k, storage, params["tag_bits"])
+    lut_groups, merge_level = golden.default_split(q, in_bits, k, params.get("lut_groups"),
+                                                   params.get("merge_level"))
+    r_bits = params.get("r_bits") or golden.default_r_bits(q, in_bits)
+    plan = golden.build_plan(q, in_bits, method, k=k, lut_groups=lut_groups,
+                             merge_level=merge_level, r_bits=r_bits)
+    stages = params.get("stages") or len(plan.steps)
+    return q, plan, golden.stage_cuts(len(plan.steps), stages,
+                                      golden.forced_cuts(plan, storage))
+
+
 def features(kind, params):
-    """Analytic hardware counts of the ``kind`` configuration ``params`` (a mapping)."""
+    """Analytic hardware counts of the ``kind`` configuration ``params``: a mapping of every
+    parameter as in the manifest (derived ones may be missing or None)."""
     return dict(_features(kind, json.dumps(dict(params), sort_keys=True)))
 
 
 @functools.lru_cache(maxsize=1024)
 def _features(kind, params_json):
-    p = _params(kind, json.loads(params_json))
-    plan = p.plan
-    counts = dict.fromkeys(("table_bits", "table_lut4", "bram_bits", "adder_bits",
-                            "correct_bits", "const_mul_bits", "mul_bits", "reg_bits"), 0)
-    counts["const"] = 1
-    for step, bounds in zip(plan.steps, plan.bounds):
-        _step(counts, step, bounds, p.table_storage)
-    for cut in p.cuts:
-        counts["reg_bits"] += sum(map(_width, plan.bounds[cut + 1].values())) + p.tag_bits + 1
-    if plan.loop:
-        _step(counts, plan.loop, {}, "logic")
-        counts["reg_bits"] += _width(plan.loop.acc_bound) + plan.loop.rest + p.tag_bits
-    if kind == "modmul":
-        counts["mul_bits"] += p.n * p.n
-        counts["reg_bits"] += 2 * p.n + p.tag_bits + 1
-    return counts
+    params = json.loads(params_json)
+    q, plan, cuts = _resolve(kind, params)
+    return counts(plan, cuts, table_storage=params["table_storage"],
+                  tag_bits=params["tag_bits"],
+                  multiplier_bits=q.bit_length() if kind == "modmul" else 0)
 
 
 MODEL = LinearCostModel("modred", features, METRICS)
@@ -114,13 +140,12 @@ MODEL = LinearCostModel("modred", features, METRICS)
 def predict(kind, params):
     """Predicted ``{metric: value}`` plus ``cycles_per_beat`` for one configuration."""
     figures = MODEL.predict(kind, params)
-    figures["cycles_per_beat"] = _params(kind, params).plan.cycles_per_beat
+    figures["cycles_per_beat"] = _resolve(kind, params)[1].cycles_per_beat
     return figures
 
 
 def candidates(q, in_bits, table_storage):
     """Methods ``auto`` may choose for this modulus (those giving x mod q)."""
-    from hwgen.cores.modred.params import AUTO_CANDIDATES
     methods = [method for method in AUTO_CANDIDATES
                if table_storage == "logic" or method in ("lut", "hybrid")]
     if golden.special_folds(q, in_bits) is None and "special" in methods:
@@ -128,13 +153,14 @@ def candidates(q, in_bits, table_storage):
     return methods
 
 
-def cheapest_method(kind, q, in_bits, k, table_storage):
-    """The candidate with the least predicted GE per result (GE × cycles per result)."""
+@functools.lru_cache(maxsize=256)
+def choose_method(kind, q, in_bits, k, table_storage, tag_bits):
+    """What ``method: auto`` builds: the candidate with the least predicted GE per result
+    (GE × cycles per result)."""
     scores = {}
     for method in candidates(q, in_bits, table_storage):
-        mapping = {"modulus": q, "method": method, "k": k, "table_storage": table_storage}
-        if kind == "modred":
-            mapping["in_bits"] = in_bits
+        mapping = {"modulus": q, "in_bits": in_bits, "method": method, "k": k,
+                   "table_storage": table_storage, "tag_bits": tag_bits}
         figures = predict(kind, mapping)
         scores[method] = figures["generic.ge"] * figures["cycles_per_beat"]
     return min(scores, key=scores.get)

@@ -23,14 +23,15 @@ Steps:
 No hardware imports: this module is used by the hardware, the tests and the cost model.
 """
 import dataclasses
+import functools
 import random
 
-from hwgen import moduli
+from hwgen.golden import moduli
 
 __all__ = [
     "METHODS", "MAX_SPECIAL_FOLDS", "reduce", "montgomery_reduce", "expected", "naf",
     "Step", "Fold", "Horner", "Add", "MulConst", "Sub", "Correct", "Parallel", "Plan",
-    "build_plan", "horner_table", "horner_acc_bound", "hybrid_groups", "barrett_shifts",
+    "build_plan", "default_split", "default_r_bits", "stage_cuts", "forced_cuts", "horner_table", "horner_acc_bound", "hybrid_groups", "barrett_shifts",
     "barrett_remainder_bound", "special_constant", "special_folds", "worst_table_input",
     "edge_inputs", "random_inputs", "vectors", "modmul_pairs", "modmul_vectors",
 ]
@@ -563,8 +564,10 @@ def _special_plan(q, in_bits):
     return Plan(q, in_bits, "special", steps)
 
 
+@functools.lru_cache(maxsize=256)
 def build_plan(q, in_bits, method, *, k=4, lut_groups=0, merge_level=0, r_bits=None):
-    """The :class:`Plan` of ``method`` for modulus ``q`` and inputs below ``2^in_bits``."""
+    """The :class:`Plan` of ``method`` for modulus ``q`` and inputs below ``2^in_bits``
+    (cached: a plan is never modified once built)."""
     q = moduli.lookup(q)
     if method == "lut":
         return _lut_plan(q, in_bits, k)
@@ -579,6 +582,47 @@ def build_plan(q, in_bits, method, *, k=4, lut_groups=0, merge_level=0, r_bits=N
     if method == "special":
         return _special_plan(q, in_bits)
     raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+
+
+def default_split(q, in_bits, k, lut_groups=None, merge_level=None):
+    """``(lut_groups, merge_level)`` of a hybrid, the ones not given filled in: half of the
+    groups above the modulus through tables, merged after the whole table tree."""
+    if lut_groups is None:
+        lut_groups = hybrid_groups(q, in_bits, k) // 2
+    if merge_level is None:
+        merge_level = (lut_groups - 1).bit_length() if lut_groups else 0
+    return lut_groups, merge_level
+
+
+def default_r_bits(q, in_bits):
+    """Montgomery's ``R = 2^r_bits`` when not given: large enough that one subtraction
+    corrects the result."""
+    n = q.bit_length()
+    return max(n, in_bits - n + 1)
+
+
+def forced_cuts(plan, table_storage):
+    """Indices of the steps that must end a pipeline stage: block-RAM lookups (their read
+    port is a register)."""
+    if table_storage != "bram":
+        return set()
+
+    def has_fold(step):
+        if isinstance(step, Parallel):
+            return any(has_fold(part) for part in step.steps)
+        return isinstance(step, Fold)
+    return {index for index, step in enumerate(plan.steps) if has_fold(step)}
+
+
+def stage_cuts(step_count, stages, forced=()):
+    """Indices of the steps followed by a pipeline register: always the last step and every
+    step in ``forced``, the rest spread evenly. Callers have checked
+    ``len(forced ∪ {last}) ≤ stages ≤ step_count``."""
+    fixed = set(forced) | {step_count - 1}
+    free = [index for index in range(step_count - 1) if index not in fixed]
+    extra = stages - len(fixed)
+    chosen = [free[((2 * j + 1) * len(free)) // (2 * extra)] for j in range(extra)]
+    return sorted(fixed | set(chosen))
 
 
 def worst_table_input(q, in_bits, k):

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from hwgen import moduli
+from hwgen.golden import moduli
 from hwgen.golden import modred as golden
 
 

@@ -5,7 +5,7 @@ import mpmath
 import pytest
 import sympy
 
-from hwgen import moduli
+from hwgen.golden import moduli
 
 
 def two_adicity(value):

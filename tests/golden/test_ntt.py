@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from hwgen import moduli
+from hwgen.golden import moduli
 from hwgen.golden import ntt as golden
 
 # (q, n): Kyber's largest full NTT, Falcon, the Kyber-friendly 7681, Dilithium, BabyBear,

@@ -10,7 +10,7 @@ import pytest
 from amaranth import Shape
 from amaranth.hdl import Fragment
 
-from hwgen import moduli
+from hwgen.golden import moduli
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.modred import ModMul, ModMulParams, ModReducer, ReducerParams
 from hwgen.cores.modred.datapath import StepStage
@@ -157,8 +157,8 @@ def test_auto_picks_the_cheapest_by_the_cost_model():
         q, in_bits = params.q, params.in_bits
         scores = {}
         for method in cost.candidates(q, in_bits, "logic"):
-            figures = cost.predict("modred", {"modulus": name, "method": method,
-                                              "in_bits": in_bits})
+            mapping = ReducerParams(modulus=name, method=method).to_dict()
+            figures = cost.predict("modred", mapping)
             scores[method] = figures["generic.ge"] * figures["cycles_per_beat"]
         assert params.resolved_method == min(scores, key=scores.get)
         assert "montgomery" not in scores
@@ -178,6 +178,18 @@ def test_manifest_declares_method_latency_and_montgomery_r():
     assert described["streams"]["i"]["fields"]["x"]["width"] == 28
     assert described["streams"]["o"]["fields"]["r"]["width"] == 14
     assert described["params"]["in_bits"] == 28
+    # A named modulus's value, so that a testbench can check results from the manifest alone.
+    assert described["params"]["modulus"] == "falcon"
+    assert described["q"] == 12289 and described["q_hex"] == "0x3001"
+
+
+def test_cost_model_reads_manifest_params_without_the_hardware():
+    for kind, cls in (("modred", ReducerParams), ("modmul", ModMulParams)):
+        params = cls(modulus="dilithium", method="hybrid")
+        assert cost.features(kind, params.to_dict())["table_bits"] > 0
+    auto = ReducerParams(modulus="bn254_p").to_dict()
+    assert cost.features("modred", auto) == cost.features(
+        "modred", {**auto, "method": ReducerParams(modulus="bn254_p").resolved_method})
 
 
 def test_modmul_ports():
@@ -189,7 +201,7 @@ def test_modmul_ports():
 
 
 MODULUS_RULE = ("must be an integer between 3 and 2^16384 or the name of a modulus in "
-                "hwgen.moduli")
+                "hwgen.golden.moduli")
 
 
 @pytest.mark.parametrize("kind,kwargs,error,message", [
@@ -256,15 +268,17 @@ def test_modmul_has_no_in_bits_and_components_check_their_params():
 
 
 def test_cost_features_count_only_table_bits_that_need_logic():
+    def features(**kwargs):
+        return cost.features("modred", ReducerParams(**kwargs).to_dict())
+
     # Mersenne tables hold rotations of the index: every output bit is an index bit or 0.
-    mersenne = cost.features("modred", {"modulus": "mersenne31", "method": "lut"})
+    mersenne = features(modulus="mersenne31", method="lut")
     assert mersenne["table_bits"] > 0 and mersenne["table_lut4"] == 0
-    dense = cost.features("modred", {"modulus": "bn254_p", "method": "lut"})
+    dense = features(modulus="bn254_p", method="lut")
     assert dense["table_lut4"] > 10000
-    bram = cost.features("modred", {"modulus": "kyber", "method": "lut",
-                                    "table_storage": "bram"})
+    bram = features(modulus="kyber", method="lut", table_storage="bram")
     assert bram["bram_bits"] > 0 and bram["table_bits"] == 0
-    iterative = cost.features("modred", {"modulus": "bn254_p", "method": "iterative"})
+    iterative = features(modulus="bn254_p", method="iterative")
     assert iterative["table_bits"] < dense["table_bits"] / 10
 
 

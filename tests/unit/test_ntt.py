@@ -7,7 +7,7 @@ import pytest
 from amaranth.back import verilog
 from amaranth.hdl import Fragment
 
-from hwgen import moduli
+from hwgen.golden import moduli
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.modred import ModMulParams
 from hwgen.cores.ntt import NttParams, NttTile
@@ -159,7 +159,7 @@ def test_verilog_is_deterministic():
 
 
 MODULUS_RULE = ("must be an integer between 3 and 2^16384 or the name of a modulus in "
-                "hwgen.moduli")
+                "hwgen.golden.moduli")
 
 
 @pytest.mark.parametrize("kwargs,error,message", [

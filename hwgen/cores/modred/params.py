@@ -1,26 +1,23 @@
 """Parameters of the modular-reduction family: ``modred`` (x mod q) and ``modmul`` (a·b mod q)."""
 import dataclasses
-import functools
 
-from hwgen import moduli
+from hwgen.cost import modred as cost
+from hwgen.golden import moduli
 from hwgen.golden import modred as golden
 from hwgen.params import (Choice, Int, Params, ParamTypeError, ParamValueError, Rule,
                           did_you_mean, param)
 
-__all__ = ["ModulusRule", "ReductionParams", "ReducerParams", "ModMulParams", "stage_cuts",
-           "AUTO_CANDIDATES"]
+__all__ = ["ModulusRule", "ReductionParams", "ReducerParams", "ModMulParams"]
 
 MAX_MODULUS_BITS = 16384
-# Methods `auto` chooses from: every method whose output is x mod q (not montgomery's x·R⁻¹).
-AUTO_CANDIDATES = ("lut", "hybrid", "iterative", "barrett", "special")
 
 
 class ModulusRule(Rule):
-    """An integer modulus, or the name of one in :mod:`hwgen.moduli`."""
+    """An integer modulus, or the name of one in :mod:`hwgen.golden.moduli`."""
 
     def describe(self):
         return (f"an integer between 3 and 2^{MAX_MODULUS_BITS} or the name of a modulus in "
-                f"hwgen.moduli")
+                f"hwgen.golden.moduli")
 
     def check(self, name, value):
         if isinstance(value, str):
@@ -34,22 +31,11 @@ class ModulusRule(Rule):
             raise ParamValueError(name, f"must be {self.describe()}, not {value!r}")
 
 
-def stage_cuts(step_count, stages, forced=()):
-    """Indices of the steps followed by a pipeline register: always the last step and every
-    step in ``forced`` (block-RAM lookups, whose read port is a register), the rest spread
-    evenly. Callers have checked ``len(forced ∪ {last}) ≤ stages ≤ step_count``."""
-    fixed = set(forced) | {step_count - 1}
-    free = [index for index in range(step_count - 1) if index not in fixed]
-    extra = stages - len(fixed)
-    chosen = [free[((2 * j + 1) * len(free)) // (2 * extra)] for j in range(extra)]
-    return sorted(fixed | set(chosen))
-
-
 @dataclasses.dataclass(frozen=True)
 class ReductionParams(Params):
     """Parameters shared by the reducer and the modular multiplier."""
     modulus: object = param("kyber", ModulusRule(),
-                            "the modulus q: an integer, or a name from hwgen.moduli "
+                            "the modulus q: an integer, or a name from hwgen.golden.moduli "
                             "(bn254_r, bls12_381_p, goldilocks, kyber, seal_8192_0, ...)")
     method: str = param("auto", Choice("auto", *golden.METHODS),
                         "lut, iterative, hybrid (ALLMod), barrett, montgomery (r = x·R⁻¹ mod "
@@ -86,7 +72,8 @@ class ReductionParams(Params):
     def resolved_method(self):
         if self.method != "auto":
             return self.method
-        return _cheapest(self.q, self._input_bits(), self.k, self.table_storage, self.kind_name)
+        return cost.choose_method(self.kind_name, self.q, self._input_bits(), self.k,
+                                  self.table_storage, self.tag_bits)
 
     def _groups(self):
         return golden.hybrid_groups(self.q, self._input_bits(), self.k)
@@ -96,21 +83,21 @@ class ReductionParams(Params):
         if value is not None:
             return value
         in_bits = self._input_bits()
-        if name == "lut_groups":
-            return self._groups() // 2
-        if name == "merge_level":
-            lanes = self._default("lut_groups")
-            return (lanes - 1).bit_length() if lanes else 0
+        if name in ("lut_groups", "merge_level"):
+            split = golden.default_split(self.q, in_bits, self.k, self.lut_groups,
+                                         self.merge_level)
+            return split[name == "merge_level"]
         if name == "r_bits":
-            return max(self.n, in_bits - self.n + 1)
+            return golden.default_r_bits(self.q, in_bits)
         if name == "stages":
             return len(self._plan_with_defaults().steps)
         raise KeyError(name)  # pragma: no cover - every derived parameter is listed
 
     def _plan_with_defaults(self):
-        return _plan(self.q, self._input_bits(), self.resolved_method, self.k,
-                     self._default("lut_groups"), self._default("merge_level"),
-                     self._default("r_bits"))
+        return golden.build_plan(self.q, self._input_bits(), self.resolved_method, k=self.k,
+                                 lut_groups=self._default("lut_groups"),
+                                 merge_level=self._default("merge_level"),
+                                 r_bits=self._default("r_bits"))
 
     def derive(self):
         return {name: self._default(name)
@@ -148,7 +135,8 @@ class ReductionParams(Params):
                                                  f"{self.merge_level!r}")
         if self.stages is not None:
             plan = self._plan_with_defaults()
-            low, high = len(self._forced_cuts(plan) | {len(plan.steps) - 1}), len(plan.steps)
+            forced = golden.forced_cuts(plan, self.table_storage)
+            low, high = len(forced | {len(plan.steps) - 1}), len(plan.steps)
             if not low <= self.stages <= high:
                 raise ParamValueError("stages", f"must be between {low} and {high} for this "
                                                 f"configuration, not {self.stages!r}")
@@ -156,37 +144,16 @@ class ReductionParams(Params):
     # -- the datapath ----------------------------------------------------------------------
     @property
     def plan(self):
-        return _plan(self.q, self._input_bits(), self.resolved_method, self.k, self.lut_groups,
-                     self.merge_level, self.r_bits)
-
-    def _forced_cuts(self, plan):
-        if self.table_storage != "bram":
-            return set()
-        return {index for index, step in enumerate(plan.steps) if _has_fold(step)}
+        return golden.build_plan(self.q, self._input_bits(), self.resolved_method, k=self.k,
+                                 lut_groups=self.lut_groups, merge_level=self.merge_level,
+                                 r_bits=self.r_bits)
 
     @property
     def cuts(self):
         """Indices of the plan steps followed by a pipeline register."""
         plan = self.plan
-        return stage_cuts(len(plan.steps), self.stages, self._forced_cuts(plan))
-
-
-def _has_fold(step):
-    if isinstance(step, golden.Parallel):
-        return any(_has_fold(part) for part in step.steps)
-    return isinstance(step, golden.Fold)
-
-
-@functools.lru_cache(maxsize=256)
-def _plan(q, in_bits, method, k, lut_groups, merge_level, r_bits):
-    return golden.build_plan(q, in_bits, method, k=k, lut_groups=lut_groups,
-                             merge_level=merge_level, r_bits=r_bits)
-
-
-@functools.lru_cache(maxsize=256)
-def _cheapest(q, in_bits, k, table_storage, kind):
-    from hwgen.cost import modred as cost
-    return cost.cheapest_method(kind, q, in_bits, k, table_storage)
+        return golden.stage_cuts(len(plan.steps), self.stages,
+                                 golden.forced_cuts(plan, self.table_storage))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -144,6 +144,8 @@ class ModReducer(wiring.Component):
         plan, p = self._plan, self._p
         interval = plan.cycles_per_beat
         figures = {
+            "q": plan.q,
+            "q_hex": hex(plan.q),
             "method": plan.method,
             "latency_cycles": len(p.cuts) + plan.loop_count,
             "cycles_per_beat": interval,

@@ -1,7 +1,7 @@
 """Parameters of the NTT tile (``ntt_tile``)."""
 import dataclasses
 
-from hwgen import moduli
+from hwgen.golden import moduli
 from hwgen.cores.modred.params import ModMulParams, ModulusRule
 from hwgen.golden import ntt as golden
 from hwgen.params import Int, Params, ParamValueError, param
@@ -23,7 +23,7 @@ class NttParams(Params):
     n: int = param(256, Int(8, 4096, power_of_two=True), "coefficients per transform")
     modulus: object = param("dilithium", ModulusRule(),
                             "the prime q, with 2n dividing q − 1: an integer, or a name from "
-                            "hwgen.moduli (dilithium, falcon, kyber for n ≤ 128, babybear, ...)")
+                            "hwgen.golden.moduli (dilithium, falcon, kyber for n ≤ 128, babybear, ...)")
     method: str = _modmul_param("method")
     k: int = _modmul_param("k")
     table_storage: str = _modmul_param("table_storage")

@@ -110,6 +110,8 @@ class NttTile(wiring.Component):
         compute = p.log_n * stage
         per_transform = p.n + compute + (p.n - 1) * interval + 1
         return {
+            "q": p.q,
+            "q_hex": hex(p.q),
             "method": butterfly["method"],
             "latency_cycles": compute + flight + 1,
             "cycles_per_beat": per_transform / p.n,
