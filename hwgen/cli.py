@@ -208,8 +208,9 @@ def _parser():
         if name == "pnr":
             sub.add_argument("--device", help="device within the target family "
                              + "; ".join(f"{t}: {', '.join(d)}" for t, d in pnr.DEVICES.items()))
-            sub.add_argument("--seeds", type=int, default=1, help="placement seeds; Fmax is "
-                             "their median (default: 1)")
+            sub.add_argument("--seeds", type=int, default=pnr.DEFAULT_SEEDS,
+                             help="placement seeds; the report gives their median and best "
+                                  f"Fmax (default: {pnr.DEFAULT_SEEDS})")
             sub.add_argument("--freq", type=float, default=100.0,
                              help="target clock in MHz (default: 100)")
 

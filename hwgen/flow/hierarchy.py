@@ -18,7 +18,7 @@ import dataclasses
 import hashlib
 import re
 
-__all__ = ["Module", "Hierarchy", "deduplicate", "split_modules", "RULES"]
+__all__ = ["Module", "Hierarchy", "deduplicate", "split_modules", "subtree_verilog", "RULES"]
 
 # How units are chosen; part of every hierarchical cache key, so change it with the rules.
 RULES = "units: the top and every module some module instantiates more than once"
@@ -152,6 +152,20 @@ def split_modules(text):
     if current is not None:
         raise ValueError(f"module {current[2][1]} has no endmodule")
     return modules
+
+
+def subtree_verilog(text, top):
+    """The modules of Verilog ``text`` that module ``top`` consists of (itself and every
+    module below it), as written, under their own names."""
+    modules = split_modules(text)
+    found, pending = [], [top]
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.append(name)
+            pending.extend(_instances(modules[name], modules))
+    return "".join("".join(token for _, token in modules[name]) + "\n"
+                   for name in modules if name in found)
 
 
 def _is_name(kind, token):

@@ -7,31 +7,47 @@
   a shift register read out on another. All core paths are then register to register and
   the harness flops are reported separately (``harness_ff``) from the core's own.
 
-Fmax is the median over ``seeds`` placement seeds. A design that does not fit is an error
-that names the resource and by how much it overflows.
+Fmax is measured over ``seeds`` placement seeds: the report gives their median (the figure
+to quote), the best and every seed's. The critical path of the median seed is named by the
+registers it starts and ends at (``critical_path``: ``from``, ``to``, delay, logic levels),
+read back through the synthesized netlist from the cells nextpnr reports.
+
+A design that does not fit the device is an error that names the resource and by how much it
+overflows. A design too large for every device of the family (judged from its synthesized
+LUT4 and flop counts) is not placed at all: its largest repeated unit that fits is placed out
+of context instead, in the harness (so that a combinational unit has clocked paths too), and
+the report says so (``scope: "unit"``, the unit's name, its instance count and why).
 """
 import json
 import re
 import statistics
 
-from hwgen.flow import synth, tools
+from hwgen.flow import hierarchy, measure, synth, tools
 from hwgen.flow.files import write_atomic
 
-__all__ = ["DEVICES", "DEFAULT_DEVICE", "FitError", "place_and_route", "harness_verilog",
-           "fit_error", "read_utilization", "utilization_summary"]
+__all__ = ["DEVICES", "DEFAULT_DEVICE", "DEFAULT_SEEDS", "FitError", "place_and_route",
+           "harness_verilog", "fit_error", "read_utilization", "utilization_summary",
+           "critical_path", "logic_cells", "module_ports"]
 
-# nextpnr arguments and the number of DSP blocks of each device.
+# nextpnr arguments, the number of DSP blocks and of logic cells (LUT4 with its flop) of each
+# device.
 DEVICES = {
     "ice40": {
-        "up5k": {"args": ["--up5k", "--package", "sg48"], "dsp": ("SB_MAC16", 8)},
-        "hx8k": {"args": ["--hx8k", "--package", "ct256"], "dsp": ("SB_MAC16", 0)},
+        "up5k": {"args": ["--up5k", "--package", "sg48"], "dsp": ("SB_MAC16", 8),
+                 "cells": 5280},
+        "hx8k": {"args": ["--hx8k", "--package", "ct256"], "dsp": ("SB_MAC16", 0),
+                 "cells": 7680},
     },
     "ecp5": {
-        "25k": {"args": ["--25k", "--package", "CABGA256"], "dsp": ("MULT18X18D", 28)},
-        "45k": {"args": ["--45k", "--package", "CABGA256"], "dsp": ("MULT18X18D", 72)},
-        "85k": {"args": ["--85k", "--package", "CABGA381"], "dsp": ("MULT18X18D", 156)},
+        "25k": {"args": ["--25k", "--package", "CABGA256"], "dsp": ("MULT18X18D", 28),
+                "cells": 24288},
+        "45k": {"args": ["--45k", "--package", "CABGA256"], "dsp": ("MULT18X18D", 72),
+                "cells": 43848},
+        "85k": {"args": ["--85k", "--package", "CABGA381"], "dsp": ("MULT18X18D", 156),
+                "cells": 83640},
     },
 }
+DEFAULT_SEEDS = 3
 DEFAULT_DEVICE = {"ice40": "up5k", "ecp5": "25k"}
 HARNESS_TOP = "hwgen_pnr_harness"
 
@@ -48,13 +64,13 @@ def harness_verilog(manifest):
                if info["dir"] == "out"]
     in_bits = sum(width for _, width in inputs)
     out_bits = sum(width for _, width in outputs)
-    connections, offset = [".clk(clk)"], 0
+    connections, offset = [".clk(clk)"] if "clk" in manifest["ports"] else [], 0
     for port, width in inputs:
-        connections.append(f".{port}(in_shift[{offset + width - 1}:{offset}])")
+        connections.append(f".{port} (in_shift[{offset + width - 1}:{offset}])")
         offset += width
     offset = 0
     for port, width in outputs:
-        connections.append(f".{port}(out_bus[{offset + width - 1}:{offset}])")
+        connections.append(f".{port} (out_bus[{offset + width - 1}:{offset}])")
         offset += width
     shift_in = f"{{in_shift[{in_bits - 2}:0], din}}" if in_bits > 1 else "din"
     shift_out = f"{{1'b0, out_shift[{out_bits - 1}:1]}}" if out_bits > 1 else "1'b0"
@@ -102,42 +118,202 @@ def utilization_summary(utilization):
     return ", ".join(parts)
 
 
-def place_and_route(design, emitted, target, *, device=None, seeds=1, freq_mhz=100.0,
-                    reports_dir="reports", timeout=synth.DEFAULT_TIMEOUT):
-    """Place and route ``design`` on ``device``; add a ``pnr`` section to its target report."""
+def logic_cells(report, harness_ff=0):
+    """The logic cells (LUT4 with its flop) a synthesized ``ice40`` or ``ecp5`` report needs
+    at least: a CCU2C carry cell takes the place of two LUT4s."""
+    area = report["area"]
+    if report["target"] == "ice40":
+        return max(area["lut4"], area["ff"] + harness_ff)
+    return max(area["lut4"] + 2 * area["ccu2c"], area["ff"])
+
+
+def module_ports(verilog_text, module):
+    """``{port: {"dir", "width"}}`` of ``module`` as declared in ``verilog_text``."""
+    tokens = hierarchy.split_modules(verilog_text)[module]
+    statements = "".join(token for _, token in tokens).split(";")
+    ports = {}
+    for statement in statements[1:]:
+        match = re.match(r"\s*(input|output|inout)\s*(?:\[(\d+):(\d+)\])?\s*(\S+)\s*$", statement)
+        if match:
+            direction, high, low, name = match.groups()
+            ports[name] = {"dir": direction.removesuffix("put"),
+                           "width": int(high) - int(low) + 1 if high else 1}
+    return ports
+
+
+def critical_path(seed_report, netlist):
+    """The worst path of a nextpnr ``--report``: the registers it starts and ends at, its
+    delay and how many logic cells it passes through (None when nothing is timed).
+
+    A register is named by the net its output drives (``lane3.acc[7]``); nextpnr names the
+    cells (a packed iCE40 logic cell takes the name of its LUT), so the end register is found
+    through the synthesized ``netlist``: the flop whose cell, or whose data input's driver,
+    has the reported cell's name.
+    """
+    paths = [path for path in seed_report.get("critical_paths", [])
+             if path["path"] and not path["from"].startswith("posedge $PACKER")]
+    if not paths:
+        return None
+    names = _NetNames(netlist)
+    worst = max(paths, key=lambda path: sum(step["delay"] for step in path["path"]))
+    steps = worst["path"]
+    routes = [step for step in steps if step["type"] == "routing"]
+    start = routes[0]["net"] if routes else steps[0]["from"]["cell"]
+    end_cell = steps[-1]["to"]["cell"]
+    return {"from": start, "to": names.register(end_cell) or f"{end_cell} (cell)",
+            "delay_ns": round(sum(step["delay"] for step in steps), 3),
+            "logic_levels": sum(step["type"] == "logic" for step in steps),
+            "clock": worst["from"].removeprefix("posedge ")}
+
+
+class _NetNames:
+    """Register names of the flops in a Yosys JSON netlist (its top module)."""
+
+    _FLOPS = re.compile(r"SB_DFF|TRELLIS_FF")
+
+    def __init__(self, netlist):
+        module = next((module for module in netlist["modules"].values()
+                       if module.get("attributes", {}).get("top")),
+                      next(iter(netlist["modules"].values())))
+        self.bit_names = {}
+        for name, net in sorted(module["netnames"].items(),
+                                key=lambda item: (item[1].get("hide_varname", 0), item[0])):
+            for index, bit in enumerate(net["bits"]):
+                self.bit_names.setdefault(bit, name if len(net["bits"]) == 1
+                                          else f"{name}[{index}]")
+        self.cells = module["cells"]
+        self.driver = {}
+        for name, cell in self.cells.items():
+            for port, bits in cell["connections"].items():
+                if cell.get("port_directions", {}).get(port) == "output":
+                    for bit in bits:
+                        self.driver[bit] = name
+
+    def register(self, cell_name):
+        """The register a placed cell holds: the flop of that name, or the flop its LUT
+        feeds."""
+        # nextpnr-ice40 packs a flop alone as NAME_DFFLC and a LUT (with its flop) as NAME_LC.
+        for candidate in (cell_name, cell_name.removesuffix("_DFFLC"),
+                          cell_name.removesuffix("_LC")):
+            cell = self.cells.get(candidate)
+            if cell is None:
+                continue
+            if self._FLOPS.match(cell["type"]):
+                return self.bit_names.get(cell["connections"]["Q"][0])
+            for name, other in self.cells.items():
+                if (self._FLOPS.match(other["type"])
+                        and self.driver.get(other["connections"]["D"][0]) == candidate):
+                    return self.bit_names.get(other["connections"]["Q"][0])
+        return None
+
+
+def place_and_route(design, emitted, target, *, device=None, seeds=DEFAULT_SEEDS,
+                    freq_mhz=100.0, reports_dir="reports", cache_dir=measure.DEFAULT_CACHE,
+                    timeout=synth.DEFAULT_TIMEOUT):
+    """Place and route ``design`` on ``device``; add a ``pnr`` section to its target report.
+
+    The area report comes through the synthesis cache (:mod:`hwgen.flow.measure`). A design
+    larger than every device of ``target`` is measured by its largest repeated unit placed
+    out of context (see the module documentation).
+    """
     if target not in DEVICES:
         raise ValueError(f"target must be one of {', '.join(DEVICES)}, not {target!r}")
     device = device or DEFAULT_DEVICE[target]
     if device not in DEVICES[target]:
         raise ValueError(f"device for {target} must be one of {', '.join(DEVICES[target])}, "
                          f"not {device!r}")
-    spec = DEVICES[target][device]
-    report = synth.synthesize(design, emitted, target, reports_dir=reports_dir, timeout=timeout)
-
+    report = measure.synthesize(design, emitted, target, reports_dir=reports_dir,
+                                cache_dir=cache_dir, timeout=timeout)
+    manifest = json.loads(emitted.manifest.read_text())
     job_dir = emitted.dir / "pnr" / f"{target}-{device}"
-    job_dir.mkdir(parents=True, exist_ok=True)
+    harness_ff = sum(port["width"] for name, port in manifest["ports"].items()
+                     if name != "clk") if target == "ice40" else 0
+    largest = max(DEVICES[target], key=lambda name: DEVICES[target][name]["cells"])
+    needed = logic_cells(report, harness_ff)
+    if needed > DEVICES[target][largest]["cells"]:
+        unit = _largest_unit(report, target, DEVICES[target][largest]["cells"])
+        if unit is None:
+            raise FitError("nextpnr", f"does not fit any {target} device: needs at least "
+                                      f"{needed} logic cells, {target}-{largest} has "
+                                      f"{DEVICES[target][largest]['cells']}, and the design "
+                                      f"has no repeated unit small enough to place alone")
+        placed = _place_unit(emitted, target, device, unit, job_dir / "unit", seeds=seeds,
+                             freq_mhz=freq_mhz, timeout=timeout)
+        placed.update(scope="unit", unit=unit["unit"], instances=unit["instances"],
+                      reason=f"the design needs at least {needed} logic cells; the largest "
+                             f"{target} device ({target}-{largest}) has "
+                             f"{DEVICES[target][largest]['cells']}")
+    else:
+        placed = _place_design(design, emitted, manifest, report, target, device, job_dir,
+                               seeds=seeds, freq_mhz=freq_mhz, timeout=timeout)
+        placed["scope"] = "design"
+    report["pnr"] = placed
+    write_atomic(synth.report_path(reports_dir, design.name, target),
+                 json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _largest_unit(report, target, cells):
+    """The unit row (see :func:`hwgen.flow.synth.run_synthesis`) with the most logic cells
+    below ``cells``, the top excluded; None when there is none."""
+    rows = [{**row, "target": target} for row in report.get("units", [])[1:]]
+    fitting = [row for row in rows if logic_cells(row) < cells]
+    return max(fitting, key=logic_cells, default=None)
+
+
+def _place_design(design, emitted, manifest, report, target, device, job_dir, **options):
     extra = {}
     if target == "ice40":
-        harness, extra["harness_ff"] = harness_verilog(json.loads(emitted.manifest.read_text()))
-        harness_path = job_dir / "harness.v"
-        harness_path.write_text(harness)
-        sources, top, place_args = [emitted.verilog, harness_path], HARNESS_TOP, [
-            "--pcf-allow-unconstrained"]
+        harness, extra["harness_ff"] = harness_verilog(manifest)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        (job_dir / "harness.v").write_text(harness)
+        sources, top = [emitted.verilog, job_dir / "harness.v"], HARNESS_TOP
     else:
         extra["out_of_context"] = True
-        sources, top, place_args = [emitted.verilog], design.name, ["--out-of-context"]
-    dsp_cell, dsp_available = spec["dsp"]
+        sources, top = [emitted.verilog], design.name
+    dsp_cell, dsp_available = DEVICES[target][device]["dsp"]
     # Yosys maps every multiplier to a DSP block whatever the device holds; on a device with
     # too few, the multipliers are built from logic instead.
     dsp_needed = report["cells"].get(dsp_cell, 0)
-    fits_dsp = dsp_needed <= dsp_available
-    if not fits_dsp:
+    if dsp_needed > dsp_available:
         extra["multipliers_in_logic"] = (f"{dsp_needed} {dsp_cell} needed, {device} has "
                                          f"{dsp_available}")
-    synth.run_yosys(job_dir, sources, top, synth.script(target, top, dsp=fits_dsp),
-                    timeout=timeout, what=f"{target} (place-and-route netlist)")
+    placed = _place(job_dir, sources, top, target, device, dsp=dsp_needed <= dsp_available,
+                    **options)
+    return {**placed, **extra}
 
-    fmax_by_seed, utilization = [], None
+
+def _place_unit(emitted, target, device, unit, job_dir, **options):
+    """Place the repeated ``unit`` (a row of the synthesis report) alone in the harness: its
+    module and the modules below it, taken from the emitted Verilog under their own names."""
+    text = emitted.verilog.read_text()
+    modules = hierarchy.split_modules(text)
+    name = unit["unit"] if unit["unit"] in modules else f"\\{unit['unit']}"
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / "unit.v").write_text(hierarchy.subtree_verilog(text, name))
+    # The unit's ports are registered in the harness, so that a combinational unit has a
+    # clocked path too.
+    harness, harness_ff = harness_verilog({"top": name + " ", "ports": module_ports(text, name)})
+    (job_dir / "harness.v").write_text(harness)
+    _, dsp_available = DEVICES[target][device]["dsp"]
+    placed = _place(job_dir, [job_dir / "unit.v", job_dir / "harness.v"], HARNESS_TOP, target,
+                    device, dsp=unit["area"].get(_DSP_COLUMN[target], 0) <= dsp_available,
+                    **options)
+    return {**placed, "out_of_context": True, "harness_ff": harness_ff}
+
+
+_DSP_COLUMN = {"ice40": "dsp", "ecp5": "mult18"}
+
+
+def _place(job_dir, sources, top, target, device, *, dsp, seeds, freq_mhz, timeout):
+    """Synthesize ``top`` from ``sources`` for placement and place and route it with each
+    seed: the ``pnr`` section of a report."""
+    spec = DEVICES[target][device]
+    place_args = {"ecp5": ["--out-of-context"], "ice40": ["--pcf-allow-unconstrained"]}[target]
+    synth.run_yosys(job_dir, sources, top, synth.script(target, top, dsp=dsp),
+                    timeout=timeout, what=f"{target} (place-and-route netlist)")
+    netlist = json.loads((job_dir / "netlist.json").read_text())
+    fmax_by_seed, paths, utilization = [], [], None
     for seed in range(1, seeds + 1):
         report_name = f"report_seed{seed}.json"
         log_name = f"nextpnr_seed{seed}.log"
@@ -159,21 +335,22 @@ def place_and_route(design, emitted, target, *, device=None, seeds=1, freq_mhz=1
         clocks = {net: clock for net, clock in seed_report.get("fmax", {}).items()
                   if not net.startswith("$PACKER")}
         fmax_by_seed.append(min(clock["achieved"] for clock in clocks.values()) if clocks else None)
+        paths.append(critical_path(seed_report, netlist))
         utilization = read_utilization(seed_report)
 
-    measured = [fmax for fmax in fmax_by_seed if fmax is not None]
-    fmax = statistics.median(measured) if measured else None
-    report["pnr"] = {
+    measured = sorted((fmax, seed) for seed, fmax in enumerate(fmax_by_seed) if fmax is not None)
+    fmax = statistics.median(fmax for fmax, _ in measured) if measured else None
+    return {
         "device": f"{target}-{device}",
         "tools": {"nextpnr": tools.versions()[f"nextpnr-{target}"]},
         "target_mhz": freq_mhz,
+        "seeds": seeds,
         "fmax_mhz": fmax,
+        "fmax_best_mhz": measured[-1][0] if measured else None,
         "fmax_by_seed": fmax_by_seed,
         "meets_target": fmax is not None and fmax >= freq_mhz,
+        # The path of the seed at (or just below) the median.
+        "critical_path": paths[measured[(len(measured) - 1) // 2][1]] if measured else None,
         "utilization": utilization,
         "summary": utilization_summary(utilization),
-        **extra,
     }
-    write_atomic(synth.report_path(reports_dir, design.name, target),
-                 json.dumps(report, indent=2) + "\n")
-    return report

@@ -404,7 +404,7 @@ def render_markdown(reports):
         has_pnr = any("pnr" in report for report in rows)
         header = ["design"] + [title for _, title in columns]
         if has_pnr:
-            header += ["device", "Fmax MHz", "utilization"]
+            header += ["device", "Fmax MHz (median, best)", "utilization"]
         lines = [f"**{target}** (Yosys {rows[0]['tools']['yosys']})", "",
                  "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for report in rows:
@@ -415,6 +415,7 @@ def render_markdown(reports):
                           else ["", "", ""])
             lines.append("| " + " | ".join(cells) + " |")
         lines += [_units_note(report) for report in rows if report.get("hierarchy") == "units"]
+        lines += [_pnr_note(report) for report in rows if report.get("pnr")]
         sections.append("\n".join(lines))
     return "\n\n".join(sections) + "\n"
 
@@ -424,6 +425,20 @@ def _units_note(report):
                          for row in report["units"][1:])
     return (f"\n{report['name']}: repeated units synthesized once each ({repeated}); "
             f"`--flat` for the flat reference.")
+
+
+def _pnr_note(report):
+    pnr = report["pnr"]
+    seeds = pnr.get("seeds", len(pnr["fmax_by_seed"]))
+    lines = [f"\n{report['name']} on {pnr['device']}, {seeds} seed{'s' * (seeds > 1)}:"]
+    if pnr.get("scope") == "unit":
+        lines.append(f"  Fmax of the repeated unit {pnr['unit']} (×{pnr['instances']}) placed "
+                     f"out of context, not of the whole design: {pnr['reason']}.")
+    path = pnr.get("critical_path")
+    if path:
+        lines.append(f"  critical path {path['from']} → {path['to']}: {path['delay_ns']:.2f} ns, "
+                     f"{path['logic_levels']} logic levels")
+    return "\n".join(lines)
 
 
 def _format(value):
@@ -437,4 +452,9 @@ def _format_fmax(pnr):
     fmax = pnr["fmax_mhz"]
     if fmax is None:
         return "no clocked path"
-    return f"{fmax:.1f}" + ("" if pnr["meets_target"] else f" (< {pnr['target_mhz']:g} target)")
+    best = pnr.get("fmax_best_mhz")
+    text = f"{fmax:.1f}" + (f", {best:.1f}" if best is not None and len(pnr["fmax_by_seed"]) > 1
+                            else "")
+    if pnr.get("scope") == "unit":
+        text += " (unit, out of context)"
+    return text + ("" if pnr["meets_target"] else f" (< {pnr['target_mhz']:g} target)")

@@ -1,5 +1,6 @@
 """Yosys area reports and nextpnr placement on small designs, for every target."""
 import json
+import re
 
 import pytest
 
@@ -65,7 +66,13 @@ def test_place_and_route_measures_fmax_and_utilization(tiny, target):
     placed = report["pnr"]
     assert placed["device"] == f"{target}-{pnr.DEFAULT_DEVICE[target]}"
     assert len(placed["fmax_by_seed"]) == 2 and placed["fmax_mhz"] > 10
+    assert placed["fmax_best_mhz"] == max(placed["fmax_by_seed"]) >= placed["fmax_mhz"]
     assert placed["meets_target"] == (placed["fmax_mhz"] >= 100)
+    assert placed["scope"] == "design"
+    # The critical path is named by the registers at its ends, found in the netlist.
+    path = placed["critical_path"]
+    assert re.fullmatch(r"[\w.$]+\[\d+\]", path["from"]) and "(cell)" not in path["to"]
+    assert path["delay_ns"] > 0 and path["logic_levels"] >= 1
     assert placed["utilization"] and placed["summary"]
     if target == "ice40":
         manifest = json.loads(emitted.manifest.read_text())
@@ -76,7 +83,8 @@ def test_place_and_route_measures_fmax_and_utilization(tiny, target):
     # A later synth run keeps the placement section of the same design.
     again = synth.synthesize(design, emitted, target, reports_dir=reports)
     assert again["pnr"] == placed
-    assert "Fmax MHz" in synth.render_markdown([again])
+    table = synth.render_markdown([again])
+    assert "Fmax MHz (median, best)" in table and f"critical path {path['from']} → " in table
 
 
 def test_multipliers_move_to_logic_on_a_device_without_dsp(tmp_path):
@@ -89,14 +97,51 @@ def test_multipliers_move_to_logic_on_a_device_without_dsp(tmp_path):
     assert report["pnr"]["fmax_mhz"] > 0
 
 
+TABLES = {"name": "tables", "kind": "ternary_lut",
+          "params": {"mu": 2, "n_tables": 2, "lanes": 2, "act_type": "int", "act_bits": 4,
+                     "weight_format": "key", "max_len": 16}}
+
+
+@pytest.fixture
+def small_devices(monkeypatch):
+    """Every device 150 logic cells large, so that a small design is too large for all."""
+    for devices in pnr.DEVICES.values():
+        for name, spec in devices.items():
+            monkeypatch.setitem(devices, name, {**spec, "cells": 150})
+
+
+@pytest.mark.parametrize("target", list(pnr.DEVICES))
+def test_a_design_too_large_for_every_device_is_measured_by_its_unit(tmp_path, small_devices,
+                                                                     target):
+    design = from_mapping(TABLES)
+    emitted = verilog.emit(design, tmp_path / "build")
+    report = pnr.place_and_route(design, emitted, target, seeds=1, reports_dir=tmp_path / "r",
+                                 cache_dir=tmp_path / "cache")
+    placed = report["pnr"]
+    assert placed["scope"] == "unit" and placed["out_of_context"]
+    assert placed["unit"] == "tables.table0" and placed["instances"] == 2
+    assert placed["reason"].endswith("has 150")
+    assert placed["fmax_mhz"] > 10 and placed["critical_path"]["to"]
+    table = synth.render_markdown([report])
+    assert "(unit, out of context)" in table
+    assert "Fmax of the repeated unit tables.table0 (×2) placed out of context" in table
+
+
+def test_a_design_too_large_without_a_unit_does_not_fit(tiny, small_devices):
+    design, emitted, reports = tiny
+    with pytest.raises(pnr.FitError, match=r"does not fit any ecp5 device: needs at least \d+ "
+                                           r"logic cells, ecp5-25k has 150"):
+        pnr.place_and_route(design, emitted, "ecp5", reports_dir=reports)
+
+
 def test_harness_shifts_every_port_bit_in_and_out():
     manifest = {"top": "core", "ports": {
         "clk": {"dir": "in", "width": 1}, "a": {"dir": "in", "width": 3},
         "b": {"dir": "in", "width": 1}, "y": {"dir": "out", "width": 5}}}
     text, flops = pnr.harness_verilog(manifest)
     assert flops == 9
-    assert ".a(in_shift[2:0])" in text and ".b(in_shift[3:3])" in text
-    assert ".y(out_bus[4:0])" in text and "core core(.clk(clk)" in text
+    assert ".a (in_shift[2:0])" in text and ".b (in_shift[3:3])" in text
+    assert ".y (out_bus[4:0])" in text and "core core(.clk(clk)" in text
 
 
 NEXTPNR_UTILISATION = """\
