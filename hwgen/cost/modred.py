@@ -62,7 +62,7 @@ def _step(counts, step, bounds, storage):
         for entries in step.tables:
             _table(counts, entries, storage)
     elif isinstance(step, golden.Horner):
-        _table(counts, step.table, "logic")
+        _table(counts, step.table, "bram" if step.defer else "logic")
         counts["adder_bits"] += _width(step.acc_bound)
     elif isinstance(step, golden.Add):
         for _, a, b in step.pairs:
@@ -113,7 +113,7 @@ def _resolve(kind, params):
                                                    params.get("merge_level"))
     r_bits = params.get("r_bits") or golden.default_r_bits(q, in_bits)
     plan = golden.build_plan(q, in_bits, method, k=k, lut_groups=lut_groups,
-                             merge_level=merge_level, r_bits=r_bits)
+                             merge_level=merge_level, r_bits=r_bits, table_storage=storage)
     stages = params.get("stages") or len(plan.steps)
     return q, plan, golden.stage_cuts(len(plan.steps), stages,
                                       golden.forced_cuts(plan, storage))

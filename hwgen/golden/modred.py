@@ -161,33 +161,50 @@ class Horner(Step):
     """One iterative step on lane ``v = acc · 2^rest + low`` (``low`` < 2^rest):
     ``s = acc · 2^k + (next k bits)``, ``acc' = (s mod 2^n) + T[s >> n]``,
     ``v' = acc' · 2^(rest−k) + (the bits still below)``.
+
+    With block-RAM tables the addition waits for the registered table read: ``defer`` names
+    the lane that receives ``T[s >> n]`` (then ``acc' = s mod 2^n``), and the next step names
+    it ``pending``: its ``acc`` is ``(v >> rest) + pending``.
     """
     lane: str
     rest: int
     k: int
     q: int
+    pending: str = None
+    defer: str = None
 
     def __post_init__(self):
-        self.consumes = (self.lane,)
+        self.consumes = (self.lane,) + ((self.pending,) if self.pending else ())
         self.n = self.q.bit_length()
         self.acc_bound = horner_acc_bound(self.q, self.k)
         self.table = horner_table(self.q, self.k, self.acc_bound)
 
     def out_bounds(self, bounds):
-        acc_in = bounds[self.lane] >> self.rest
+        acc_in = (bounds[self.lane] >> self.rest) + (bounds[self.pending] if self.pending else 0)
         assert acc_in <= self.acc_bound, "accumulator enters a Horner step above its bound"
         result = _passthrough(self, bounds)
-        result[self.lane] = (self.acc_bound << (self.rest - self.k)) | (
-            (1 << (self.rest - self.k)) - 1)
+        keep = self.rest - self.k
+        acc_out = (1 << self.n) - 1 if self.defer else self.acc_bound
+        result[self.lane] = (acc_out << keep) | ((1 << keep) - 1)
+        if self.defer:
+            result[self.defer] = max(self.table)
         return result
 
     def apply(self, values):
         v = values[self.lane]
         keep = self.rest - self.k
-        s = v >> keep
-        acc = (s & ((1 << self.n) - 1)) + self.table[s >> self.n]
+        acc_in = (v >> self.rest) + (values[self.pending] if self.pending else 0)
+        s = (acc_in << self.k) | ((v >> keep) & ((1 << self.k) - 1))
+        looked_up = self.table[s >> self.n]
+        acc = s & ((1 << self.n) - 1)
+        result = {}
+        if self.defer:
+            result[self.defer] = looked_up
+        else:
+            acc += looked_up
         _check(f"{self.lane}.acc", acc, self.acc_bound)
-        return {self.lane: (acc << keep) | (v & ((1 << keep) - 1))}
+        result[self.lane] = (acc << keep) | (v & ((1 << keep) - 1))
+        return result
 
 
 @dataclasses.dataclass
@@ -449,10 +466,12 @@ def _iterative_plan(q, in_bits, k):
     return Plan(q, in_bits, "iterative", steps, loop_count=count, loop_k=k)
 
 
-def _hybrid_plan(q, in_bits, k, lut_groups, merge_level):
+def _hybrid_plan(q, in_bits, k, lut_groups, merge_level, deferred):
     """``lut_groups`` top groups through parallel tables, the others through an unrolled
     iterative chain (one group per step); the chain's result joins the table adder tree
-    once the chain has finished and the tree has done ``merge_level`` of its levels."""
+    once the chain has finished and the tree has done ``merge_level`` of its levels.
+    ``deferred`` (block-RAM chain tables): each chain step's table read is added in the next
+    step, the last one joins the tree as a lane of its own."""
     n = q.bit_length()
     names = _Names()
     chain_groups = hybrid_groups(q, in_bits, k) - lut_groups
@@ -465,14 +484,16 @@ def _hybrid_plan(q, in_bits, k, lut_groups, merge_level):
         steps.append(fold)
         bounds = fold.out_bounds(bounds)
         lanes, chain_lane = list(fold.outs), "y"
-    rest, level, merged = chain_groups * k, 0, False
+    rest, level, merged, pending = chain_groups * k, 0, False, None
     while True:
         if not merged and not rest and (level >= merge_level or len(lanes) <= 1):
-            lanes.append(chain_lane)
+            lanes.extend([chain_lane, pending] if pending else [chain_lane])
             merged = True
         parts = []
         if rest:
-            parts.append(Horner(chain_lane, rest, k, q))
+            defer = names("p") if deferred else None
+            parts.append(Horner(chain_lane, rest, k, q, pending=pending, defer=defer))
+            pending = defer
             rest -= k
         if len(lanes) > 1 and (merged or level < merge_level):
             pairs = tuple((names("s"), lanes[i], lanes[i + 1])
@@ -565,16 +586,18 @@ def _special_plan(q, in_bits):
 
 
 @functools.lru_cache(maxsize=256)
-def build_plan(q, in_bits, method, *, k=4, lut_groups=0, merge_level=0, r_bits=None):
+def build_plan(q, in_bits, method, *, k=4, lut_groups=0, merge_level=0, r_bits=None,
+               table_storage="logic"):
     """The :class:`Plan` of ``method`` for modulus ``q`` and inputs below ``2^in_bits``
-    (cached: a plan is never modified once built)."""
+    (cached: a plan is never modified once built). ``table_storage="bram"`` defers the
+    hybrid chain's additions past the registered table reads."""
     q = moduli.lookup(q)
     if method == "lut":
         return _lut_plan(q, in_bits, k)
     if method == "iterative":
         return _iterative_plan(q, in_bits, k)
     if method == "hybrid":
-        return _hybrid_plan(q, in_bits, k, lut_groups, merge_level)
+        return _hybrid_plan(q, in_bits, k, lut_groups, merge_level, table_storage == "bram")
     if method == "barrett":
         return _barrett_plan(q, in_bits)
     if method == "montgomery":
@@ -603,15 +626,15 @@ def default_r_bits(q, in_bits):
 
 def forced_cuts(plan, table_storage):
     """Indices of the steps that must end a pipeline stage: block-RAM lookups (their read
-    port is a register)."""
+    port is a register): table folds and deferred chain steps."""
     if table_storage != "bram":
         return set()
 
-    def has_fold(step):
+    def has_lookup(step):
         if isinstance(step, Parallel):
-            return any(has_fold(part) for part in step.steps)
-        return isinstance(step, Fold)
-    return {index for index, step in enumerate(plan.steps) if has_fold(step)}
+            return any(has_lookup(part) for part in step.steps)
+        return isinstance(step, Fold) or (isinstance(step, Horner) and step.defer is not None)
+    return {index for index, step in enumerate(plan.steps) if has_lookup(step)}
 
 
 def stage_cuts(step_count, stages, forced=()):

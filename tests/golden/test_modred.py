@@ -31,6 +31,9 @@ def plans(q, in_bits, k=4):
         for merge_level in (0, 1, 6):
             result[f"hybrid{lut_groups}.{merge_level}"] = golden.build_plan(
                 q, in_bits, "hybrid", k=k, lut_groups=lut_groups, merge_level=merge_level)
+        # Block-RAM chain tables: every addition deferred past its table read.
+        result[f"hybrid{lut_groups}.bram"] = golden.build_plan(
+            q, in_bits, "hybrid", k=k, lut_groups=lut_groups, table_storage="bram")
     if q % 2:
         n = q.bit_length()
         for r_bits in sorted({n, max(n, in_bits - n + 1)}):

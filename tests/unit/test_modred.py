@@ -31,6 +31,8 @@ REAL = [
     dict(modulus="kyber", method="hybrid"),
     dict(modulus="dilithium", method="hybrid", lut_groups=1, merge_level=0),
     dict(modulus="seal_2048_0", method="hybrid", table_storage="bram"),
+    dict(modulus="dilithium", method="hybrid", table_storage="bram", lut_groups=0),
+    dict(modulus="goldilocks", method="hybrid", table_storage="bram", lut_groups=2, k=8),
     dict(modulus="secp128r1_n", method="hybrid", lut_groups=24, k=3),
     dict(modulus="kyber", method="barrett"),
     dict(modulus="seal_4096_2", method="barrett", stages=2),
@@ -292,7 +294,7 @@ def test_a_1024_bit_modulus(method):
 
 def test_verilog_is_byte_identical_across_processes(tmp_path):
     config = {"name": "red", "kind": "modred", "params": {
-        "modulus": "kyber", "method": "hybrid", "table_storage": "bram", "stages": 4}}
+        "modulus": "kyber", "method": "hybrid", "table_storage": "bram", "stages": 6}}
     (tmp_path / "red.yaml").write_text(json.dumps(config))
     # This process hashes strings with a random seed; the other one with seed 0.
     subprocess.run([sys.executable, "-m", "hwgen", "verilog", str(tmp_path / "red.yaml"),

@@ -91,11 +91,22 @@ def _fold(m, step, values, storage, enable, registered):
     return result
 
 
-def _horner(m, step, values):
+def _horner(m, step, values, enable, registered):
     v = values[step.lane]
     keep = step.rest - step.k
-    acc = horner_acc(m, v[keep:], step, name=f"{step.lane}_acc{step.rest}")
-    return {step.lane: Cat(v[:keep], acc)} if keep else {step.lane: acc}
+    name = f"{step.lane}_acc{step.rest}"
+    if not step.defer:
+        acc = horner_acc(m, v[keep:], step, name=name)
+        return {step.lane: Cat(v[:keep], acc)} if keep else {step.lane: acc}
+    # Block-RAM table: the read port registers T[s >> n]; the next step adds it.
+    top = v[step.rest:]
+    acc_in = Signal(width(step.acc_bound), name=f"{name}_in")
+    m.d.comb += acc_in.eq(top + values[step.pending] if step.pending else top)
+    shifted = Cat(v[keep:step.rest], acc_in)
+    registered.add(step.defer)
+    return {step.lane: Cat(v[:keep], shifted[:step.n]),
+            step.defer: table(m, shifted[step.n:], step.table, storage="bram", enable=enable,
+                              name=f"{name}_table")}
 
 
 def _add(step, values):
@@ -142,7 +153,7 @@ def elaborate_step(m, step, values, bounds, *, storage, enable, registered):
     if isinstance(step, golden.Fold):
         return _fold(m, step, values, storage, enable, registered)
     if isinstance(step, golden.Horner):
-        return _horner(m, step, values)
+        return _horner(m, step, values, enable, registered)
     if isinstance(step, golden.Add):
         return _add(step, values)
     if isinstance(step, golden.MulConst):

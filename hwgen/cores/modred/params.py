@@ -97,7 +97,8 @@ class ReductionParams(Params):
         return golden.build_plan(self.q, self._input_bits(), self.resolved_method, k=self.k,
                                  lut_groups=self._default("lut_groups"),
                                  merge_level=self._default("merge_level"),
-                                 r_bits=self._default("r_bits"))
+                                 r_bits=self._default("r_bits"),
+                                 table_storage=self.table_storage)
 
     def derive(self):
         return {name: self._default(name)
@@ -146,7 +147,7 @@ class ReductionParams(Params):
     def plan(self):
         return golden.build_plan(self.q, self._input_bits(), self.resolved_method, k=self.k,
                                  lut_groups=self.lut_groups, merge_level=self.merge_level,
-                                 r_bits=self.r_bits)
+                                 r_bits=self.r_bits, table_storage=self.table_storage)
 
     @property
     def cuts(self):
