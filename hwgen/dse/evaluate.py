@@ -3,9 +3,10 @@
 :func:`evaluate` is what the executor runs. It takes a picklable :class:`Task` and returns
 a plain dictionary, so it runs the same in a local process pool and on a Dask worker.
 
-Results come from the cache of :mod:`hwgen.flow.measure` (``CACHE/synth``, shared with the
-benches, and ``CACHE/pnr``), keyed by a hash of the emitted Verilog, the tool versions, the
-flow script and the target. A tool that fails (an error, a design that does not fit, or the
+Results come from the one result cache that ``hwgen synth``, ``hwgen pnr`` and the benches use
+(:mod:`hwgen.flow.measure`: ``CACHE/synth``, ``CACHE/units``; :mod:`hwgen.flow.pnr`:
+``CACHE/pnr``), keyed by a hash of the emitted Verilog, the tool versions, the flow script
+and the target. A tool that fails (an error, a design that does not fit, or the
 point's time running out) leaves a failure record under ``CACHE/failed`` with the tool's
 error text, so a rerun reports it again instead of repeating it; a timed-out point is
 retried when the sweep allows it more time, and any failure when the caller asks for it.
@@ -17,7 +18,7 @@ import time
 
 from hwgen.config import from_mapping
 from hwgen.dse import models
-from hwgen.flow import measure, pnr, synth, tools, verilog
+from hwgen.flow import measure, pnr, tools, verilog
 from hwgen.flow.files import write_atomic
 
 __all__ = ["Task", "evaluate", "performance"]
@@ -73,25 +74,25 @@ def evaluate(task):
         return left
 
     for target in task.targets:
-        stages = [("synth", measure.cache_key(text, target.name, design.name),
-                   lambda: synth.synthesize(design, emitted, target.name,
-                                            reports_dir=reports_dir, timeout=remaining()))]
+        stages = [("synth", measure.cache_key(text, target.name, design.name, hierarchy=True),
+                   lambda: measure.synthesize_cached(design, emitted, target.name,
+                                                     cache_dir=task.cache_dir,
+                                                     timeout=remaining()))]
         if target.pnr:
-            options = (tools.versions()[f"nextpnr-{target.name}"] or "", target.device,
-                       str(target.seeds), str(target.freq_mhz))
-            stages.append(("pnr", measure.cache_key(text, target.name, design.name, *options),
-                           lambda: pnr.place_and_route(
+            stages.append(("pnr", pnr.cache_key(text, design.name, target.name, target.device,
+                                                target.seeds, target.freq_mhz),
+                           lambda: pnr.place_and_route_cached(
                                design, emitted, target.name, device=target.device,
                                seeds=target.seeds, freq_mhz=target.freq_mhz,
-                               reports_dir=reports_dir, timeout=remaining())))
+                               reports_dir=reports_dir, cache_dir=task.cache_dir,
+                               timeout=remaining())))
         for stage, key, compute in stages:
             failure_path = pathlib.Path(task.cache_dir) / "failed" / f"{key}.json"
             failure = _recorded_failure(failure_path, task)
             if failure is not None:
                 return _failed(task, figures, failure["error"], cached=True)
             try:
-                report, hit = measure.cached(
-                    pathlib.Path(task.cache_dir) / stage / f"{key}.json", compute)
+                report, hit = compute()
             except tools.ToolError as error:
                 timed_out = isinstance(error, tools.ToolTimeout)
                 message = f"{target.name} {stage}: {error}"

@@ -19,6 +19,7 @@ of context instead, in the harness (so that a combinational unit has clocked pat
 the report says so (``scope: "unit"``, the unit's name, its instance count and why).
 """
 import json
+import pathlib
 import re
 import statistics
 
@@ -27,7 +28,7 @@ from hwgen.flow.files import write_atomic
 
 __all__ = ["DEVICES", "DEFAULT_DEVICE", "DEFAULT_SEEDS", "FitError", "place_and_route",
            "harness_verilog", "fit_error", "read_utilization", "utilization_summary",
-           "critical_path", "logic_cells", "module_ports"]
+           "critical_path", "logic_cells", "module_ports", "cache_key", "place_and_route_cached"]
 
 # nextpnr arguments, the number of DSP blocks and of logic cells (LUT4 with its flop) of each
 # device.
@@ -251,6 +252,25 @@ def place_and_route(design, emitted, target, *, device=None, seeds=DEFAULT_SEEDS
     write_atomic(synth.report_path(reports_dir, design.name, target),
                  json.dumps(report, indent=2) + "\n")
     return report
+
+
+def cache_key(verilog_text, top, target, device, seeds, freq_mhz):
+    """Hash of everything a place-and-route result depends on."""
+    return measure.cache_key(verilog_text, target, top, tools.versions()[f"nextpnr-{target}"]
+                             or "", device or DEFAULT_DEVICE[target], str(seeds),
+                             str(freq_mhz), hierarchy=True)
+
+
+def place_and_route_cached(design, emitted, target, *, device=None, seeds=DEFAULT_SEEDS,
+                           freq_mhz=100.0, reports_dir="reports",
+                           cache_dir=measure.DEFAULT_CACHE, timeout=synth.DEFAULT_TIMEOUT):
+    """``(report, hit)``: :func:`place_and_route` through the result cache (``CACHE/pnr``)."""
+    key = cache_key(emitted.verilog.read_text(), design.name, target, device, seeds, freq_mhz)
+    return measure.cached(
+        pathlib.Path(cache_dir) / "pnr" / f"{key}.json",
+        lambda: place_and_route(design, emitted, target, device=device, seeds=seeds,
+                                freq_mhz=freq_mhz, reports_dir=reports_dir,
+                                cache_dir=cache_dir, timeout=timeout))
 
 
 def _largest_unit(report, target, cells):
