@@ -12,7 +12,7 @@ BOARD   ?= icebreaker
 SWEEP   ?= designs/sweeps/ternary_study.yaml
 EXECUTOR ?= local
 
-.PHONY: verilog test test-slow sim synth pnr bitstream dse bench clean venv
+.PHONY: verilog test test-slow sim synth pnr bitstream prove dse bench clean venv
 
 venv: $(STAMP)
 
@@ -36,6 +36,9 @@ pnr: $(STAMP)
 
 bitstream: $(STAMP)
 	$(BIN)/hwgen bitstream $(CONFIG) --out $(OUT) --board $(BOARD)
+
+prove: $(STAMP)
+	$(BIN)/hwgen prove $(CONFIG) --out $(OUT)
 
 dse: $(STAMP)
 	$(BIN)/hwgen dse $(SWEEP) --executor $(EXECUTOR)

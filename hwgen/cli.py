@@ -158,6 +158,30 @@ def _report(args):
     print(synth.render_markdown(reports), end="")
 
 
+def _prove(args):
+    from hwgen.formal import prove
+    design = load(args.config)
+    if args.replay:
+        from hwgen.formal import replay
+        replay.run(verilog.emit(design, args.out), args.replay)
+        print(f"{design.name}: the replayed inputs break no property in simulation")
+        return 0
+    if args.depth is not None and args.depth < 1:
+        raise UsageError(f"--depth must be a positive number of steps, not {args.depth}")
+    results = prove.prove(design, args.out, props=args.prop or prove.PROPERTIES,
+                          depth=args.depth, engine=args.engine, timeout=args.timeout,
+                          induction=args.induction)
+    print(prove.render(results), end="")
+    for result in results:
+        if result.outcome.status == "counterexample":
+            print(f"{result.design} {result.prop}: {'; '.join(result.outcome.failed)}\n"
+                  f"  trace:  {result.outcome.trace}\n  replay: {result.replay}")
+    if any(result.outcome.status == "error" for result in results):
+        failed = next(result for result in results if result.outcome.status == "error")
+        raise tools.ToolError("sby", tools.error_excerpt(failed.outcome.log))
+    return 1 if any(result.outcome.status == "counterexample" for result in results) else 0
+
+
 def _seconds(text):
     try:
         value = float(text)
@@ -223,6 +247,22 @@ def _parser():
     bitstream.add_argument("--seed", type=int, default=1, help="placement seed (default: 1)")
     bitstream.add_argument("--reports", default="reports",
                            help="report directory (default: reports)")
+
+    prove_parser = command("prove", _prove, "prove stream properties and functional "
+                           "equivalence with SymbiYosys (see docs/formal.md)")
+    prove_parser.add_argument("--prop", action="append", choices=("stream", "equivalence"),
+                              help="repeatable; default: both (equivalence where the kind has "
+                                   "a reference)")
+    prove_parser.add_argument("--depth", type=int, help="bounded-model-checking steps "
+                              "(default: from the design's latency)")
+    prove_parser.add_argument("--engine", choices=("yices", "boolector"), default="yices",
+                              help="SMT solver behind smtbmc (default: yices)")
+    prove_parser.add_argument("--induction", action="store_true",
+                              help="also try k-induction for an unbounded proof")
+    prove_parser.add_argument("--timeout", type=_seconds, default=300,
+                              help="seconds per property (default: 300)")
+    prove_parser.add_argument("--replay", metavar="FILE", help="instead of proving, replay a "
+                              "counterexample's replay.json in cocotb on the emitted Verilog")
 
     dse_parser = commands.add_parser("dse", help="design-space exploration of a sweep file")
     dse_parser.add_argument("sweep", help="sweep file (YAML), see docs/dse.md")

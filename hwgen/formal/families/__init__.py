@@ -1,0 +1,75 @@
+"""Per-family knowledge the proofs need: what each kind is proved equivalent to, and which
+golden model tells a replayed counterexample what the design owed.
+
+A kind is proved equivalent either to a reference written from its definition
+(:mod:`.modred`) or, where the family has a plain baseline built for clarity, to that
+baseline on every input sequence (LUT ternary core ≡ add/sub core, bit-serial ≡
+bit-parallel, parallel Huffman decoder ≡ serial one).
+"""
+import dataclasses
+
+from hwgen import registry
+from hwgen.formal.families import modred
+from hwgen.formal.harness import LockstepHarness
+
+__all__ = ["REFERENCES", "NO_PACKET_ACCOUNTING", "equivalence", "expected"]
+
+# Kind → the kind it is proved equivalent to, run in lockstep on the same inputs.
+REFERENCES = {
+    "ternary_lut": "ternary_addsub",
+    "ternary_mac": "ternary_addsub",
+    "bitserial_dot": "bitparallel_dot",
+    "huffman_kv_decoder": "huffman_serial_decoder",
+}
+
+
+# Kinds whose answers do not follow input packets: the LLM tile answers each command beat
+# with zero or more response beats, so only the stream rules are checked on it.
+NO_PACKET_ACCOUNTING = {"llm_tile"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Equivalence:
+    """A harness asserting the design's functional equivalence, and what it is equivalent to."""
+    harness: object
+    reference: str
+
+
+def _shared(values, params_class):
+    """The entries of ``values`` that ``params_class`` also has (recursing into nested
+    parameter sets): the reference takes every setting the two kinds share."""
+    shared = {}
+    for field in dataclasses.fields(params_class):
+        if field.name not in values:
+            continue
+        rule = field.metadata["rule"]
+        value = values[field.name]
+        nested = getattr(rule, "params_class", None)
+        shared[field.name] = _shared(value, nested) if nested and isinstance(value, dict) \
+            else value
+    return shared
+
+
+def _reference_params(params, kind_name):
+    kind = registry.lookup(kind_name)
+    return kind, kind.params.from_mapping(_shared(params.to_dict(), kind.params), kind=kind_name)
+
+
+def equivalence(design):
+    """The :class:`Equivalence` for ``design``, or ``None`` if its kind has none."""
+    if design.kind.name == "modred":
+        core = design.build()
+        what = ("x · R⁻¹ mod q" if core.params.plan.method == "montgomery" else "x mod q")
+        return Equivalence(modred.SpecHarness(core), what)
+    if design.kind.name in REFERENCES:
+        kind, params = _reference_params(design.params, REFERENCES[design.kind.name])
+        return Equivalence(LockstepHarness(design.build(), kind.build(params)), kind.name)
+    return None
+
+
+def expected(design, beats):
+    """The output beats ``design`` owes for the accepted input ``beats``, or ``None`` where
+    no golden model maps input beats to output beats."""
+    if design.kind.name == "modred":
+        return {"o": modred.expected(design.params, beats)}
+    return None

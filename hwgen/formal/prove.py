@@ -1,0 +1,144 @@
+"""``hwgen prove``: the design's properties through SymbiYosys, one job per property.
+
+Properties (see :mod:`hwgen.formal.properties` and :mod:`hwgen.formal.families`):
+
+* ``stream``: the stream rules on every stream, and for one-in/one-out designs packet
+  accounting with the answer bound ``latency_cycles`` of the manifest;
+* ``equivalence``: the design ≡ a reference, where its family has one.
+
+Each is checked by bounded model checking to ``depth`` steps (``--induction`` then tries
+k-induction at the same depth). A counterexample is kept as the solver's VCD and as a replay
+file (:mod:`hwgen.formal.trace`) with the design's inputs per cycle, which
+``hwgen.formal.replay`` drives into the emitted Verilog under cocotb.
+"""
+import dataclasses
+import json
+import math
+import pathlib
+import re
+import shutil
+
+from amaranth.back import rtlil
+
+from hwgen.flow import verilog
+from hwgen.flow.files import write_atomic
+from hwgen.flow.payload import unpack
+from hwgen.formal import families, sby, trace
+from hwgen.formal.harness import StreamHarness, stream_members
+
+__all__ = ["PROPERTIES", "Result", "prove", "default_depth", "render"]
+
+PROPERTIES = ("stream", "equivalence")
+TOP = "harness"
+
+
+@dataclasses.dataclass
+class Result:
+    """One property of one design: what sby established, and where the evidence is."""
+    design: str
+    prop: str
+    what: str
+    outcome: sby.Outcome
+    replay: pathlib.Path = None
+
+    @property
+    def verdict(self):
+        o = self.outcome
+        return {"proved": "proved (k-induction)",
+                "bounded": f"bounded to depth {o.depth}",
+                "counterexample": f"counterexample at step {o.depth}",
+                "timeout": f"timed out, bounded to depth {o.depth}",
+                "error": "error"}[o.status]
+
+    def to_dict(self):
+        o = self.outcome
+        return {"design": self.design, "property": self.prop, "what": self.what,
+                "status": o.status, "depth": o.depth, "seconds": round(o.seconds, 1),
+                "failed": o.failed, "trace": str(o.trace) if o.trace else None,
+                "replay": str(self.replay) if self.replay else None}
+
+
+def default_depth(performance, prop):
+    """Steps for the stream rules: a beat enters, crosses the design and leaves, with a
+    second one behind it (twice the latency plus the cycles a beat occupies the input). For
+    equivalence, a beat crossing with a few around it: each further step adds a copy of the
+    datapath with free data to the solver's problem, and the time grows about threefold."""
+    latency = performance.get("latency_cycles", 8)
+    interval = math.ceil(performance.get("cycles_per_beat", 1))
+    if prop == "equivalence":
+        return latency + 2 * interval + 2
+    return 2 * latency + interval + 4
+
+
+def _check_messages(rtlil_text):
+    """``$check`` cell name → its message, to name a failed assertion."""
+    messages = {}
+    for name, body in re.findall(r"cell \$check \$(\d+)\n(.*?)\n  end", rtlil_text, re.S):
+        found = re.search(r'parameter \\FORMAT "(.*)"', body)
+        messages[f"check_{name}"] = found.group(1) if found else name
+    return messages
+
+
+def _harness(design, prop):
+    if prop == "stream":
+        core = design.build()
+        bound = (None if design.kind.name in families.NO_PACKET_ACCOUNTING
+                 else core.performance.get("latency_cycles"))
+        inputs, outputs = stream_members(core)
+        what = "stream rules" + (f", packets answered within {bound} cycles"
+                                 if len(inputs) == len(outputs) == 1 and bound else "")
+        return StreamHarness(core, bound=bound), what
+    found = families.equivalence(design)
+    return (found.harness, f"≡ {found.reference}") if found else (None, None)
+
+
+def _accepted_beats(steps, manifest, stream):
+    fields = manifest["streams"][stream]["fields"]
+    return [unpack(fields, step[f"{stream}__payload"]) for step in steps
+            if step.get(f"{stream}__valid") and step.get(f"{stream}__ready")]
+
+
+def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine="yices",
+          timeout=300, induction=False):
+    """Run each property in ``props`` on ``design``; return their :class:`Result` list.
+
+    Jobs live in ``OUT/NAME/formal/PROPERTY``; the emitted Verilog and manifest (what a
+    counterexample replays against) are written beside them by :func:`hwgen.flow.verilog.emit`.
+    """
+    emitted = verilog.emit(design, out_dir)
+    manifest = json.loads(emitted.manifest.read_text())
+    results = []
+    for prop in props:
+        harness, what = _harness(design, prop)
+        if harness is None:
+            continue
+        steps_deep = depth or default_depth(manifest, prop)
+        job_dir = emitted.dir / "formal" / prop
+        shutil.rmtree(job_dir, ignore_errors=True)
+        text = rtlil.convert(harness, name=TOP, emit_src=False)
+        sby.write_job(job_dir, text, top=TOP, mode="prove" if induction else "bmc",
+                      depth=steps_deep, engine=engine, timeout=timeout)
+        outcome = sby.run(job_dir, depth=steps_deep, timeout=timeout)
+        messages = _check_messages(text)
+        outcome.failed = [messages.get(name.split(".")[-1], name)
+                          for name in outcome.failed]
+        result = Result(design.name, prop, what, outcome)
+        if outcome.status == "counterexample":
+            steps = trace.read(outcome.trace)
+            inputs = [name for name, info in manifest["streams"].items() if info["dir"] == "in"]
+            owed = families.expected(design, _accepted_beats(steps, manifest, inputs[0]))
+            result.replay = trace.write_replay(job_dir / "replay.json", steps=steps,
+                                               manifest=manifest, failed=outcome.failed,
+                                               expected=owed)
+        write_atomic(job_dir / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+        results.append(result)
+    return results
+
+
+def render(results):
+    """A Markdown table of ``results``."""
+    lines = ["| design | property | result | time (s) |", "|---|---|---|---|"]
+    for result in results:
+        lines.append(f"| {result.design} | {result.prop}: {result.what} | {result.verdict} | "
+                     f"{result.outcome.seconds:.1f} |")
+    return "\n".join(lines) + "\n"
