@@ -3,7 +3,7 @@
 :class:`Device` speaks the framed protocol of :mod:`hwgen.board.protocol` over any byte
 stream with pyserial's two methods, ``write(bytes)`` and ``read(n)`` (which returns fewer
 than ``n`` bytes when its timeout passes): a serial port (:meth:`Device.open_serial`) or a
-simulation adapter (``sim/uart_tb.py``). It reads the design's manifest to pack input beats
+simulation adapter (``hwgen/testbenches/uart_tb.py``). It reads the design's manifest to pack input beats
 and unpack results exactly as the testbenches do (:mod:`hwgen.flow.payload`)::
 
     from hwgen.host import Device

@@ -25,7 +25,7 @@ class Kind:
 
     ``build(params)`` returns the Amaranth component; ``vectors(params, count, seed)``
     returns golden test vectors (see :mod:`hwgen.golden`); ``testbench`` names the cocotb
-    module under ``sim/`` that checks the emitted Verilog against those vectors.
+    module in :mod:`hwgen.testbenches` that checks the emitted Verilog against those vectors.
     """
     name: str
     description: str

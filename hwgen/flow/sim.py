@@ -2,20 +2,19 @@
 
 ``run`` emits the design, asks the kind's golden model for vectors, builds the Verilog with
 Verilator (one build directory per config hash, reused while the Verilog is unchanged) and
-runs the kind's testbench from ``sim/`` through ``cocotb_tools.runner``.
+runs the kind's testbench from :mod:`hwgen.testbenches` through ``cocotb_tools.runner``.
 """
+import importlib.util
 import json
 import os
-import pathlib
 import re
 import subprocess
 
 from hwgen.flow import tools, verilog
 from hwgen.flow.files import write_atomic
 
-__all__ = ["SimulationError", "run", "SIM_DIR"]
+__all__ = ["SimulationError", "run", "testbench_module"]
 
-SIM_DIR = pathlib.Path(__file__).resolve().parents[2] / "sim"
 # Testbenches drive and sample top-level ports only: keeping just the top level public (the
 # runner makes every signal public) lets Verilator optimize the internals, which halves the
 # C++ it generates and the time to compile it for large designs.
@@ -36,6 +35,14 @@ def _failure_excerpt(log_text):
     return "\n".join(lines[-30:])
 
 
+def testbench_module(name):
+    """The importable module name of testbench ``name`` in :mod:`hwgen.testbenches`."""
+    module = f"hwgen.testbenches.{name}"
+    if importlib.util.find_spec(module) is None:
+        raise FileNotFoundError(f"testbench {name!r} not found in hwgen.testbenches")
+    return module
+
+
 def run(design, out_dir, *, count=200, seed=1, valid_prob=0.7, ready_prob=0.6,
         stall_limit=2000):
     """Simulate ``design``; return the testbench's cycle statistics per test.
@@ -45,8 +52,7 @@ def run(design, out_dir, *, count=200, seed=1, valid_prob=0.7, ready_prob=0.6,
     """
     from cocotb_tools.runner import get_results, get_runner
 
-    if not (SIM_DIR / f"{design.kind.testbench}.py").exists():
-        raise FileNotFoundError(f"testbench {design.kind.testbench}.py not found in {SIM_DIR}")
+    test_module = testbench_module(design.kind.testbench)
     emitted = verilog.emit(design, out_dir)
     build_dir = (emitted.dir / "sim" / design.digest).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -69,8 +75,7 @@ def run(design, out_dir, *, count=200, seed=1, valid_prob=0.7, ready_prob=0.6,
     results.unlink(missing_ok=True)
     try:
         runner.test(
-            hdl_toplevel=design.name, test_module=design.kind.testbench, test_dir=SIM_DIR,
-            build_dir=build_dir, log_file=test_log, results_xml=str(results),
+            hdl_toplevel=design.name, test_module=test_module, build_dir=build_dir, log_file=test_log, results_xml=str(results),
             extra_env={
                 "HWGEN_MANIFEST": str(emitted.manifest.resolve()),
                 "HWGEN_VECTORS": str(vectors_path.resolve()),

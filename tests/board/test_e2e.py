@@ -20,7 +20,7 @@ VECTORS = 4
 
 
 def run_host_session(design, tmp_path, *, count=VECTORS, seed=3):
-    """Wrap ``design``, build it with Verilator and run ``sim/uart_tb.py`` on it."""
+    """Wrap ``design``, build it with Verilator and run ``hwgen.testbenches.uart_tb`` on it."""
     from cocotb_tools.runner import get_results, get_runner
 
     top = design.build()
@@ -43,7 +43,7 @@ def run_host_session(design, tmp_path, *, count=VECTORS, seed=3):
     except (subprocess.CalledProcessError, RuntimeError, SystemExit):
         pytest.fail((tmp_path / "build.log").read_text()[-4000:])
     results = runner.test(
-        hdl_toplevel=name, test_module="uart_tb", test_dir=sim.SIM_DIR, build_dir=build_dir,
+        hdl_toplevel=name, test_module=sim.testbench_module("uart_tb"), build_dir=build_dir,
         log_file=tmp_path / "test.log", results_xml=str(tmp_path / "results.xml"),
         extra_env={"HWGEN_MANIFEST": str(tmp_path / "manifest.json"),
                    "HWGEN_VECTORS": str(tmp_path / "vectors.json"),

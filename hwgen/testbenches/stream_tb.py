@@ -2,8 +2,10 @@
 
 It reads the manifest (ports and payload fields) and the vectors file that
 :mod:`hwgen.flow.sim` wrote, and runs :class:`hwgen.flow.traffic.Traffic` on the emitted
-Verilog twice: with random valid and ready gaps on every stream, and at full rate. Each test
-records its cycle counts in the stats file for throughput figures.
+Verilog twice: with random valid and ready gaps, long stalls and bursts on every stream, and
+at full rate. Both runs hold every stream to the handshake rules (valid held until ready,
+payload stable while waiting). Each test records its cycle counts in the stats file for
+throughput figures.
 
 Environment: ``HWGEN_MANIFEST``, ``HWGEN_VECTORS``, ``HWGEN_STATS``, ``HWGEN_SEED``,
 ``HWGEN_VALID_PROB``, ``HWGEN_READY_PROB``, ``HWGEN_STALL_LIMIT``.
@@ -61,7 +63,7 @@ async def _run(dut, test_name, *, valid_prob, ready_prob):
 
 @cocotb.test()
 async def random_gaps(dut):
-    """Golden vectors under random valid and ready gaps on every stream."""
+    """Golden vectors under random valid and ready gaps, stalls and bursts on every stream."""
     await _run(dut, "random_gaps",
                valid_prob=float(os.environ.get("HWGEN_VALID_PROB", "0.7")),
                ready_prob=float(os.environ.get("HWGEN_READY_PROB", "0.6")))
