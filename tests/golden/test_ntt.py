@@ -111,12 +111,13 @@ def test_twiddle_tables_are_bit_reversed_powers():
     root = golden.psi(q, n)
     assert [golden.bit_reverse(k, 3) for k in range(8)] == [0, 4, 2, 6, 1, 5, 3, 7]
     assert forward == tuple(pow(root, golden.bit_reverse(k, 3), q) for k in range(n))
-    assert all(f * i % q == 1 for f, i in zip(forward, inverse))
+    # Inverse twiddles carry the 1/2 of the halving Gentleman-Sande stages.
+    assert all(f * i * 2 % q == 1 for f, i in zip(forward, inverse))
 
 
 @pytest.mark.parametrize("q,n,problem", [
-    (12289, 2048, None), (12289, 4096, "2n = 8192 does not divide q − 1"),
-    (3329, 256, "2n = 512 does not divide q − 1"), (12288, 8, "not prime"), (7681, 256, None),
+    (12289, 2048, None), (12289, 4096, "2·4096 = 8192 does not divide q − 1"),
+    (3329, 256, "2·256 = 512 does not divide q − 1"), (12288, 8, "not prime"), (7681, 256, None),
 ])
 def test_transform_problems(q, n, problem):
     assert golden.transform_problem(q, n) == problem
@@ -126,8 +127,48 @@ def test_max_size():
     assert golden.max_size(3329) == 128
     assert golden.max_size(12289) == 2048
     assert golden.max_size(8380417) == 4096
-    with pytest.raises(ValueError, match="no negacyclic NTT of size 256 over 3329: 2n = 512"):
+    with pytest.raises(ValueError, match="no negacyclic transform into 256 blocks over 3329: "
+                                         "2·256 = 512"):
         golden.psi(3329, 256)
+
+
+# Incomplete transforms: (q, n, layers), Kyber's 7 of 8 layers first.
+INCOMPLETE = [(3329, 256, 7), (3329, 16, 3), (12289, 32, 2), (8380417, 16, 1)]
+
+
+def naive_residues(a, q, root, blocks):
+    """a mod (x^s − root^(2k+1)) for every k < blocks, s = n / blocks, block after block."""
+    span = len(a) // blocks
+    return [sum(a[j + span * t] * pow(root, (2 * k + 1) * t, q) for t in range(blocks)) % q
+            for k in range(blocks) for j in range(span)]
+
+
+def blockwise_product(x, y, q, root, blocks):
+    """Products of the residues modulo x^s − root^(2k+1), block by block."""
+    span, result = len(x) // blocks, []
+    for k in range(blocks):
+        zeta = pow(root, 2 * k + 1, q)
+        u, v = x[k * span:(k + 1) * span], y[k * span:(k + 1) * span]
+        c = [0] * span
+        for i in range(span):
+            for j in range(span):
+                term = u[i] * v[j]
+                c[(i + j) % span] += term * zeta if i + j >= span else term
+        result += [value % q for value in c]
+    return result
+
+
+@pytest.mark.parametrize("q,n,layers", INCOMPLETE)
+def test_incomplete_transforms_match_the_residues_and_multiply(q, n, layers):
+    rng = random.Random(layers)
+    blocks = 1 << layers
+    root = golden.psi(q, blocks)
+    a, b = random_poly(q, n, rng), random_poly(q, n, rng)
+    assert golden.forward(a, q, layers) == naive_residues(a, q, root, blocks)
+    assert golden.inverse(golden.forward(a, q, layers), q, layers) == a
+    product = blockwise_product(golden.forward(a, q, layers), golden.forward(b, q, layers), q,
+                                root, blocks)
+    assert golden.inverse(product, q, layers) == schoolbook_negacyclic(a, b, q)
 
 
 def test_coefficients_must_be_reduced():
@@ -161,7 +202,7 @@ def test_direction_comes_from_the_first_beat():
 
 
 class Sized:
-    q, n, coeff_bits = 12289, 16, 14
+    q, n, coeff_bits, layers = 12289, 16, 14, None
 
 
 def test_vectors_are_deterministic_and_cover_every_shape():

@@ -6,14 +6,13 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.cores.modred import ModMul, ModMulParams
 
-__all__ = ["Op", "add_mod", "sub_mod", "Butterfly"]
+__all__ = ["Op", "add_mod", "sub_mod", "half_mod", "Butterfly"]
 
 
-class Op(enum.Enum, shape=2):
+class Op(enum.Enum, shape=1):
     """What a :class:`Butterfly` computes; ``·`` is the multiplier's product."""
-    COOLEY_TUKEY = 0      # x = a + w·b, y = a − w·b
-    GENTLEMAN_SANDE = 1   # x = a + b,   y = (a − b)·w
-    SCALE = 2             # x = a,       y = a·w
+    COOLEY_TUKEY = 0      # x = a + w·b,     y = a − w·b
+    GENTLEMAN_SANDE = 1   # x = (a + b) / 2, y = (a − b)·w  (halving: the inverse's scale)
 
 
 def add_mod(a, b, q):
@@ -28,6 +27,12 @@ def sub_mod(a, b, q):
     """``(a − b) mod q`` for ``a, b < q``, selected by the sign of ``a − b``."""
     difference = a - b
     return Mux(difference[-1], difference + q, difference)[:len(a)]
+
+
+def half_mod(a, q):
+    """``a / 2 mod q`` for ``a < q`` (q odd): ``a >> 1`` when ``a`` is even, else
+    ``(a + q) >> 1``."""
+    return Mux(a[0], (a + q) >> 1, a >> 1)[:len(a)]
 
 
 class Butterfly(wiring.Component):
@@ -101,10 +106,8 @@ class Butterfly(wiring.Component):
             m.d.sync += [staged.eq(self.i.p), bypassed.eq(a)]
             with m.If(self.i.p.op == Op.COOLEY_TUKEY):
                 m.d.sync += operand.eq(b)
-            with m.Elif(self.i.p.op == Op.GENTLEMAN_SANDE):
-                m.d.sync += [operand.eq(sub_mod(a, b, q)), bypassed.eq(add_mod(a, b, q))]
             with m.Else():
-                m.d.sync += operand.eq(a)
+                m.d.sync += [operand.eq(sub_mod(a, b, q)), bypassed.eq(add_mod(a, b, q))]
 
         bypass_in = data.View(self._bypass_layout, bypass.w_data)
         m.d.comb += [
@@ -117,8 +120,8 @@ class Butterfly(wiring.Component):
             bypass_in.side.eq(staged.side),
         ]
 
-        # Output register: the Cooley-Tukey sum and difference, or the product and the
-        # bypassed value.
+        # Output register: the Cooley-Tukey sum and difference, or the halved bypassed sum
+        # and the product.
         bypass_out = data.View(self._bypass_layout, bypass.r_data)
         product, u = multiplier.o.p.r, bypass_out.u
         advance = Signal()
@@ -134,5 +137,5 @@ class Butterfly(wiring.Component):
                 m.d.sync += [self.o.p.x.eq(add_mod(u, product, q)),
                              self.o.p.y.eq(sub_mod(u, product, q))]
             with m.Else():
-                m.d.sync += [self.o.p.x.eq(u), self.o.p.y.eq(product)]
+                m.d.sync += [self.o.p.x.eq(half_mod(u, q)), self.o.p.y.eq(product)]
         return m

@@ -22,8 +22,11 @@ def _modmul_param(name):
 class NttParams(Params):
     n: int = param(256, Int(8, 4096, power_of_two=True), "coefficients per transform")
     modulus: object = param("dilithium", ModulusRule(),
-                            "the prime q, with 2n dividing q − 1: an integer, or a name from "
-                            "hwgen.golden.moduli (dilithium, falcon, kyber for n ≤ 128, babybear, ...)")
+                            "the prime q, with 2^(layers+1) dividing q − 1: an integer, or a "
+                            "name from hwgen.golden.moduli (dilithium, falcon, kyber, ...)")
+    layers: int = param(None, Int(1, 12),
+                        "butterfly stages; default log2 n (a complete NTT); fewer give an "
+                        "incomplete NTT into 2^layers residues, e.g. Kyber's 7 for n = 256")
     method: str = _modmul_param("method")
     k: int = _modmul_param("k")
     table_storage: str = _modmul_param("table_storage")
@@ -55,19 +58,31 @@ class NttParams(Params):
         """The butterfly multiplier's parameters."""
         return ModMulParams(**self._modmul_values())
 
+    @property
+    def blocks(self):
+        """Residues of the transform: ``2^layers``."""
+        return 1 << self.layers
+
     def check(self):
         q, n = self.q, self.n
-        problem = golden.transform_problem(q, n)
+        log_n = n.bit_length() - 1
+        if self.layers is not None and self.layers > log_n:
+            raise ParamValueError("layers", f"must be at most log2 n = {log_n}, not "
+                                            f"{self.layers!r}")
+        blocks = n if self.layers is None else 1 << self.layers
+        problem = golden.transform_problem(q, blocks)
         largest = golden.max_size(q) if problem != "not prime" else 0
-        if largest < 8:
-            raise ParamValueError("modulus", f"must be a prime q with 16 dividing q − 1 (an "
-                                             f"NTT of size 8 or more), not {self.modulus!r}")
+        if largest < 2:
+            raise ParamValueError("modulus", f"must be a prime q with 4 dividing q − 1, not "
+                                             f"{self.modulus!r}")
         if problem:
-            raise ParamValueError("n", f"must be a power of two with 2n dividing q − 1 "
-                                       f"(at most {largest} for modulus {self.modulus!r}), "
-                                       f"not {n!r}")
+            name = "n" if self.layers is None else "layers"
+            raise ParamValueError(name, f"must give 2^layers residues with 2^(layers+1) "
+                                        f"dividing q − 1 (at most {largest} residues for "
+                                        f"modulus {self.modulus!r}; n = {n}), not "
+                                        f"{getattr(self, name)!r}")
         ModMulParams(**self._modmul_values())  # its own rules, under the same names
 
     def derive(self):
         mul = self.modmul_params
-        return {name: getattr(mul, name) for name in MODMUL_PARAMS}
+        return {"layers": self.log_n, **{name: getattr(mul, name) for name in MODMUL_PARAMS}}
