@@ -10,9 +10,11 @@ The counts:
 
 * ``lane_bits``: lanes × beat-sum width — each lane's term and its share of the adder tree;
 * ``digit_select_bits`` (bit-serial): lanes × weight bits, the multiplexers that pick the
-  current digit of every code;
-* ``booth_bits`` (``booth4``): lanes × beat-sum width, the ±A/±2A selection of a Booth digit;
-* ``mul_bits`` (bit-parallel): lanes × activation bits × weight bits, partial-product bits;
+  current digits of every code;
+* ``booth_bits`` (``booth4``, and ``multiplier: booth``): lanes × beat-sum width × digits per
+  cycle, the ±A/±2A selection of the Booth digits;
+* ``mul_bits`` (``multiplier: array``): lanes × activation bits × weight bits, partial-product
+  bits;
 * ``bitmod_lanes``: lanes decoding BitMoD codes through the per-group data-type table;
 * ``scale_mul_bits``: group-sum width × scale bits, the per-group dequantizing multiplier;
 * ``acc_bits``: the dot-product accumulator and its output register;
@@ -45,7 +47,9 @@ def features(kind, params):
     if kind == "bitserial_dot":
         counts["digit_select_bits"] = p.lanes * p.weight_bits
         if p.digit == "booth4":
-            counts["booth_bits"] = p.lanes * sum_width
+            counts["booth_bits"] = p.lanes * sum_width * p.digits_per_cycle
+    elif p.multiplier == "booth":
+        counts["booth_bits"] = p.lanes * sum_width * -(-(p.weight_bits + 1) // 2)
     else:
         counts["mul_bits"] = p.lanes * p.act_bits * p.weight_bits
     return counts

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from hwgen.config import ConfigError, from_mapping
-from hwgen.cores.bitserial import BitParallelDot, BitSerialDot, BitSerialParams, DotParams
+from hwgen.cores.bitserial import (BitParallelDot, BitParallelParams, BitSerialDot,
+                                  BitSerialParams, DotParams)
 from hwgen.flow.pysim import run_vectors
 from hwgen.golden import bitserial as golden
 
@@ -20,19 +21,32 @@ CONFIGS = [
 ]
 
 
-def build(kind, kwargs, digit="bit"):
+# (kind, engine options): digit-serial engines one or several digits per cycle, with and
+# without a pipelined adder tree, and both bit-parallel multipliers.
+ENGINES = [
+    ("serial", dict(digit="bit")),
+    ("serial", dict(digit="booth4")),
+    ("serial", dict(digit="bit", digits_per_cycle=3, pipeline_tree=True)),
+    ("serial", dict(digit="booth4", digits_per_cycle=2)),
+    ("parallel", dict(multiplier="array")),
+    ("parallel", dict(multiplier="booth", pipeline_tree=True)),
+]
+ENGINE_IDS = ["-".join(map(str, [kind, *options.values()])) for kind, options in ENGINES]
+
+
+def build(kind, kwargs, options=None):
+    options = options or {}
     if kind == "serial":
-        params = BitSerialParams(**kwargs, digit=digit)
+        params = BitSerialParams(**kwargs, **options)
         return params, BitSerialDot(params)
-    params = DotParams(**kwargs)
+    params = BitParallelParams(**kwargs, **options)
     return params, BitParallelDot(params)
 
 
 @pytest.mark.parametrize("kwargs", CONFIGS, ids=lambda kwargs: "-".join(map(str, kwargs.values())))
-@pytest.mark.parametrize("kind,digit", [("serial", "bit"), ("serial", "booth4"),
-                                        ("parallel", None)])
-def test_matches_golden_under_backpressure(kind, digit, kwargs):
-    params, dut = build(kind, kwargs, digit)
+@pytest.mark.parametrize("kind,options", ENGINES, ids=ENGINE_IDS)
+def test_matches_golden_under_backpressure(kind, options, kwargs):
+    params, dut = build(kind, kwargs, options)
     vectors = golden.vectors(params, 25, seed=11)
     run_vectors(dut, vectors, valid_prob=0.6, ready_prob=0.5, seed=4)
 
@@ -44,20 +58,21 @@ def one_beat_dot(params, prec=None):
         "prec": np.array([prec]), "scale": np.array([1]), "dtype": np.array([0])}])
 
 
-@pytest.mark.parametrize("kind,digit", [("serial", "bit"), ("serial", "booth4"),
-                                        ("parallel", None)])
-def test_declared_latency_is_the_measured_one(kind, digit):
-    params, dut = build(kind, CONFIGS[0], digit)
+@pytest.mark.parametrize("kind,options", ENGINES, ids=ENGINE_IDS)
+def test_declared_latency_is_the_measured_one(kind, options):
+    params, dut = build(kind, CONFIGS[0], options)
     stats = run_vectors(dut, one_beat_dot(params))
     latency = stats["last_emit"]["o"] - stats["first_accept"]["i"]
-    assert latency == dut.performance["latency_cycles"]
+    performance = dut.performance
+    assert latency == performance["cycles_per_beat"] - 1 + performance["latency_cycles"]
 
 
-@pytest.mark.parametrize("digit", ["bit", "booth4"])
+@pytest.mark.parametrize("digit,digits_per_cycle", [("bit", 1), ("booth4", 1), ("bit", 3),
+                                                    ("booth4", 2)])
 @pytest.mark.parametrize("weight_format", ["int", "uint"])
-def test_cycles_per_beat_follow_the_runtime_precision(digit, weight_format):
+def test_cycles_per_beat_follow_the_runtime_precision(digit, digits_per_cycle, weight_format):
     params = BitSerialParams(lanes=2, weight_bits=7, weight_format=weight_format, digit=digit,
-                             group_size=4, max_len=64)
+                             digits_per_cycle=digits_per_cycle, group_size=4, max_len=64)
     dut = BitSerialDot(params)
     for prec, cycles in dut.performance["cycles_per_beat_by_prec"].items():
         beats = 12
@@ -68,7 +83,7 @@ def test_cycles_per_beat_follow_the_runtime_precision(digit, weight_format):
         stats = run_vectors(dut, golden.to_vectors(params, [transaction]))
         assert stats["accepted"]["i"] == beats
         first, last = stats["first_accept"]["i"], stats["last_emit"]["o"]
-        assert last - first == (beats - 1) * cycles + dut.performance["latency_cycles"]
+        assert last - first == beats * cycles - 1 + dut.performance["latency_cycles"]
 
 
 def test_bit_parallel_takes_one_beat_per_cycle():
@@ -110,6 +125,9 @@ def test_bad_precision_flags_only_its_own_dot_product():
     (dict(acc_bits=65), ValueError, r"^acc_bits must be an integer between 2 and 64, not 65$"),
     (dict(digit="booth8"), ValueError,
      r"^digit must be one of 'bit', 'booth4', not 'booth8'; did you mean 'booth4'\?$"),
+    (dict(digits_per_cycle=0), ValueError,
+     r"^digits_per_cycle must be an integer between 1 and 8, not 0$"),
+    (dict(pipeline_tree="yes"), TypeError, r"^pipeline_tree must be true or false, not 'yes'$"),
 ])
 def test_parameter_rules(kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -122,8 +140,10 @@ def test_parameter_rules(kwargs, error, message):
 def test_components_take_their_own_parameter_class():
     with pytest.raises(TypeError, match=r"^Params must be a BitSerialParams, not "):
         BitSerialDot(DotParams())
-    with pytest.raises(TypeError, match=r"^Params must be a DotParams, not \{\}$"):
+    with pytest.raises(TypeError, match=r"^Params must be a BitParallelParams, not \{\}$"):
         BitParallelDot({})
+    with pytest.raises(TypeError, match=r"^Params must be a BitParallelParams, not DotParams"):
+        BitParallelDot(DotParams())
 
 
 def test_defaults_are_derived_and_documented():
@@ -131,3 +151,12 @@ def test_defaults_are_derived_and_documented():
     assert params.group_size == 144
     assert params.acc_bits == golden.exact_acc_bits(params)
     assert "digit" not in DotParams().to_dict()
+
+
+def test_multiplier_choice_is_checked():
+    with pytest.raises(ValueError, match=r"^multiplier must be one of 'array', 'booth', not "
+                                         r"'wallace'$"):
+        BitParallelParams(multiplier="wallace")
+    with pytest.raises(ConfigError, match=r"params.multiplier: must be one of"):
+        from_mapping({"name": "x", "kind": "bitparallel_dot",
+                      "params": {"multiplier": "wallace"}})

@@ -6,7 +6,7 @@ import pytest
 from amaranth.back import verilog
 
 from hwgen.config import ConfigError, from_mapping
-from hwgen.cores.bitserial.params import BitSerialParams, DotParams
+from hwgen.cores.bitserial.params import BitParallelParams, BitSerialParams
 from hwgen.cores.huffman import HuffmanParams
 from hwgen.cores.llm_tile import LlmTile, LlmTileParams
 from hwgen.cores.ternary.params import AddSubParams, LutParams
@@ -34,7 +34,7 @@ CONFIGS = {
                              engine_params=BitSerialParams(lanes=2, weight_bits=3, act_bits=4,
                                                            group_size=4, max_len=64,
                                                            scale_bits=3, digit="booth4")),
-    "bitparallel_bitmod": dict(engine="bitparallel", rows=2, cols=6, engine_params=DotParams(
+    "bitparallel_bitmod": dict(engine="bitparallel", rows=2, cols=6, engine_params=BitParallelParams(
         lanes=3, weight_bits=4, weight_format="bitmod", act_bits=4, act_signed=False,
         group_size=3, max_len=64, scale_bits=3)),
 }
@@ -171,15 +171,15 @@ def test_engine_params_of_another_engine_are_rejected():
     with pytest.raises(ParamTypeError, match=r"engine_params must be a BitSerialParams for "
                                              r"engine 'bitserial', not LutParams\("):
         LlmTileParams(engine="bitserial", engine_params=LutParams())
-    # The bit-parallel engine's DotParams is the base class of BitSerialParams: exact match.
-    with pytest.raises(ParamTypeError, match=r"must be a DotParams for engine 'bitparallel'"):
+    # BitSerialParams and BitParallelParams share a base class: exact match.
+    with pytest.raises(ParamTypeError, match=r"must be a BitParallelParams for engine 'bitparallel'"):
         LlmTileParams(engine="bitparallel", engine_params=BitSerialParams())
 
 
 def test_defaults_fill_the_engines_own_defaults():
     params = LlmTileParams(engine="bitparallel")
-    assert params.engine_params == DotParams()
-    assert params.to_dict()["engine_params"] == DotParams().to_dict()
+    assert params.engine_params == BitParallelParams()
+    assert params.to_dict()["engine_params"] == BitParallelParams().to_dict()
     with pytest.raises(ParamValueError, match=r"cols must be a multiple"):
         LlmTileParams(engine="bitparallel", cols=12)
 

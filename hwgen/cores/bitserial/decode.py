@@ -63,20 +63,15 @@ class BitModTable:
                 Signal(name=f"{name}_negative"))
 
 
-def extend_code(code, below_prec, is_signed, width):
+def extend_code(code, below_prec, sign_at, width):
     """``code`` read at a runtime precision and extended to ``width`` bits.
 
-    ``below_prec[k]`` (shared by every lane) is 1 for bit positions under the precision; bits
-    at and above it become the sign bit (two's complement codes) or 0 (unsigned codes). The
-    sign bit is the highest bit under the precision.
+    ``below_prec[k]`` is 1 for bit positions under the precision; bits at and above it become
+    the sign bit. ``sign_at`` (two's complement codes; None for unsigned ones, whose sign is
+    0) is one-hot at the sign bit, the highest bit under the precision. Both are decoded once
+    from the precision and shared by every lane.
     """
-    bits = list(code)
-    sign = Const(0, 1)
-    if is_signed:
-        # The sign is the last bit for which below_prec is set.
-        tops = [below_prec[k] & ~(below_prec[k + 1] if k + 1 < len(bits) else 0)
-                for k in range(len(bits))]
-        sign = Cat(*[bit & top for bit, top in zip(bits, tops)]).any()
-    extended = [Mux(below_prec[k], bits[k], sign) if k < len(bits) else sign
+    sign = (code & sign_at).any() if sign_at is not None else Const(0, 1)
+    extended = [Mux(below_prec[k], code[k], sign) if k < len(code) else sign
                 for k in range(width)]
     return Cat(*extended)

@@ -1,13 +1,20 @@
-"""Grouped, scaled dot-product engines: bit-serial (BitMoD-style) and bit-parallel (baseline)."""
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+"""Grouped, scaled dot-product engines: digit-serial (BitMoD-style) and bit-parallel (baseline).
+
+Both engines are the same pipeline — an input register holding the beat, one lane component
+per activation, a (optionally pipelined) adder tree, a register — and differ in what a lane
+does: :class:`~hwgen.cores.bitserial.lane.DigitLane` multiplies by a slice of the weight's
+digits per cycle, :class:`~hwgen.cores.bitserial.lane.MultiplierLane` by the whole weight.
+"""
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hwgen.cores.bitserial.accumulate import (GroupScaleAccumulator, beat_sum_layout,
                                               result_layout)
-from hwgen.cores.bitserial.decode import BitModTable, extend_code
-from hwgen.cores.bitserial.params import BitSerialParams, DotParams
-from hwgen.cores.common import adder_tree, popcount, signed_width
+from hwgen.cores.bitserial.decode import BitModTable
+from hwgen.cores.bitserial.lane import RADIX_BITS, DigitLane, MultiplierLane, digit_count
+from hwgen.cores.bitserial.params import BitParallelParams, BitSerialParams
+from hwgen.cores.common import popcount, signed_width
 from hwgen.golden.bitserial import beat_sum_bound
 
 __all__ = ["input_layout", "BitSerialEngine", "BitParallelEngine", "BitSerialDot",
@@ -17,15 +24,14 @@ __all__ = ["input_layout", "BitSerialEngine", "BitParallelEngine", "BitSerialDot
 def input_layout(p):
     """Payload of ``i``: activations, weight codes, and per-beat/per-group side information."""
     fields = {
-        "a": data.ArrayLayout(signed(p.act_bits) if p.act_signed else unsigned(p.act_bits),
-                              p.lanes),
-        "w": data.ArrayLayout(unsigned(p.weight_bits), p.lanes),
+        "a": data.ArrayLayout(signed(p.act_bits) if p.act_signed else p.act_bits, p.lanes),
+        "w": data.ArrayLayout(p.weight_bits, p.lanes),
     }
     if p.has_prec:
-        fields["prec"] = unsigned(p.weight_bits.bit_length())
-    fields["scale"] = unsigned(p.scale_bits)
+        fields["prec"] = p.weight_bits.bit_length()
+    fields["scale"] = p.scale_bits
     if p.weight_format == "bitmod":
-        fields["dtype"] = unsigned(2)
+        fields["dtype"] = 2
     fields["last"] = 1
     return data.StructLayout(fields)
 
@@ -35,15 +41,26 @@ def _beat_sum_width(p):
     return signed_width(-bound, bound)
 
 
-class _Engine(wiring.Component):
-    """Common part of both engines: streams, group tracking and the beat-sum register.
+def _tree_levels(count):
+    return (count - 1).bit_length()
 
-    ``i`` carries beats of the dot product; ``o`` carries one integer sum per beat together
-    with the scale of the beat's group and whether the beat ends its group or the dot product.
-    Subclasses compute the beat sum in :meth:`datapath`.
+
+class _Engine(wiring.Component):
+    """The pipeline both engines share.
+
+    ``i`` carries beats of the dot product; ``o`` one integer sum per beat, with the scale of
+    the beat's group and whether the beat ends its group or the dot product. A beat is taken
+    into an input register (so whatever feeds the engine may move on) and worked on for
+    :meth:`cycles` cycles, one slice of its weight digits per cycle, most significant first;
+    the next beat is taken on the last of them. The lanes' terms meet in an adder tree
+    (registered halfway with ``pipeline_tree``) whose sum is registered; several slices are
+    folded in Horner order, ``acc = R·acc + sum``.
+
+    Latency: :attr:`LATENCY` cycles from the transfer of a one-cycle beat to its sum on
+    ``o``; a beat of ``c`` cycles takes ``c − 1`` more.
     """
 
-    PARAMS = DotParams
+    PARAMS = None
 
     @classmethod
     def check_params(cls, params):
@@ -54,13 +71,60 @@ class _Engine(wiring.Component):
         self.check_params(params)
         self._p = params
         self._sum_width = _beat_sum_width(params)
+        self._bitmod = BitModTable(params.weight_bits) if params.weight_format == "bitmod" else None
         super().__init__({
             "i": In(stream.Signature(input_layout(params))),
             "o": Out(stream.Signature(beat_sum_layout(self._sum_width, params.scale_bits))),
         })
 
-    def _track_groups(self, m, accepted):
-        """The current beat's group end, group scale and (bitmod) group dtype.
+    @property
+    def LATENCY(self):
+        return 2 + self._p.pipeline_tree + (self.max_cycles() > 1)
+
+    def cycles(self, prec=None):
+        """Cycles spent on a beat at precision ``prec`` (default: ``weight_bits``)."""
+        raise NotImplementedError
+
+    def max_cycles(self):
+        p = self._p
+        if not p.has_prec:
+            return self.cycles()
+        return max(self.cycles(prec) for prec in range(2, p.weight_bits + 1))
+
+    def _lane(self):
+        """A new lane component."""
+        raise NotImplementedError
+
+    def _slice_sum(self, m, lanes, register):
+        """The slice's sum from the lanes' outputs: the adder tree, with ``register`` applied
+        to the partial sums halfway when the tree is pipelined. Digit lanes' negated rows
+        get their missing ones here, ``Σ_j (lanes negating row j) · R^j``, as one more term."""
+        if isinstance(lanes[0], MultiplierLane):
+            return self._tree([lane.product for lane in lanes], register)
+        radix_bits = lanes[0].radix_bits
+        digits = len(lanes[0].invert)
+        correction = Signal(range(len(lanes) * (1 << (radix_bits * digits))))
+        m.d.comb += correction.eq(sum(
+            popcount([lane.invert[j] for lane in lanes]) << (radix_bits * j)
+            for j in range(digits)))
+        return self._tree([lane.term for lane in lanes] + [correction], register)
+
+    def _tree(self, terms, register):
+        """Balanced adder tree of ``terms``; with ``pipeline_tree`` the partial sums after half
+        of its levels pass through ``register``."""
+        cut = _tree_levels(len(terms)) // 2 if self._p.pipeline_tree else None
+        level, depth = list(terms), 0
+        while True:
+            if depth == cut:
+                level = [register(term, f"tree{depth}_{index}") for index, term in enumerate(level)]
+            if len(level) == 1:
+                return level[0]
+            level = ([level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
+                     + ([level[-1]] if len(level) % 2 else []))
+            depth += 1
+
+    def _track_groups(self, m, beat, done):
+        """The held beat's group end, group scale and (bitmod) group dtype.
 
         A group's scale and dtype are those on its first beat; later beats of the group use
         the latched copies.
@@ -71,74 +135,13 @@ class _Engine(wiring.Component):
         scale = Signal(p.scale_bits)
         dtype = Signal(2)
         group_end = Signal()
-        m.d.comb += group_end.eq((position == p.beats_per_group - 1) | self.i.p.last)
-        current_scale = Mux(first, self.i.p.scale, scale)
-        current_dtype = Mux(first, self.i.p.dtype, dtype) if p.weight_format == "bitmod" else 0
-        with m.If(accepted):
+        m.d.comb += group_end.eq((position == p.beats_per_group - 1) | beat.last)
+        current_scale = Mux(first, beat.scale, scale)
+        current_dtype = Mux(first, beat.dtype, dtype) if self._bitmod else Const(0, 2)
+        with m.If(done):
             m.d.sync += [first.eq(group_end), position.eq(Mux(group_end, 0, position + 1)),
                          scale.eq(current_scale), dtype.eq(current_dtype)]
         return group_end, current_scale, current_dtype
-
-    def _prec_check(self):
-        """Whether the beat's runtime precision is usable (always, for bitmod)."""
-        p = self._p
-        if not p.has_prec:
-            return Const(1, 1)
-        return (self.i.p.prec >= 2) & (self.i.p.prec <= p.weight_bits)
-
-    def _below_prec(self, width):
-        """Bit ``k`` is set for code bit positions ``k`` under the runtime precision."""
-        p = self._p
-        return Cat(*[self.i.p.prec > k for k in range(width)]) if p.has_prec else Const(-1, width)
-
-
-class BitSerialEngine(_Engine):
-    """Beat sums with the weight consumed one digit per cycle, most significant digit first.
-
-    Every cycle each lane adds ``digit · A`` to a shared adder tree, where ``A`` is the lane's
-    activation (shifted by the weight's exponent for ``bitmod``) and the digit is a weight bit
-    (``digit="bit"``) or a radix-4 Booth digit in {−2..2} (``digit="booth4"``). The tree sum
-    is folded in Horner order, ``acc = R·acc + tree``. Negative terms are one's complements
-    whose missing ones are added once at the root, so no lane needs an incrementer.
-
-    The input beat is held (not accepted) until its last digit, so codes and activations are
-    read straight from the stream and need no registers here.
-
-    Cycles per beat (``digits``): ``bit``: ``prec`` (``int``/``uint``) or the mantissa width
-    (``bitmod``: 3 for 4-bit, 2 for 3-bit codes); ``booth4``: ⌈prec/2⌉ (``int``),
-    ⌈(prec+1)/2⌉ (``uint``), 2 (``bitmod``).
-    Latency: 2 cycles from the transfer of a beat to its sum on ``o``.
-    """
-    LATENCY = 2
-    PARAMS = BitSerialParams
-
-    def __init__(self, params):
-        super().__init__(params)
-        p = params
-        self._bitmod = BitModTable(p.weight_bits) if p.weight_format == "bitmod" else None
-        self._radix_log2 = 2 if p.digit == "booth4" else 1
-
-    def digits(self, prec=None):
-        """Cycles spent on a beat at precision ``prec`` (default: ``weight_bits``)."""
-        p = self._p
-        if self._bitmod is not None:
-            bits = self._bitmod.mantissa_bits + (1 if p.digit == "booth4" else 0)
-        else:
-            prec = p.weight_bits if prec is None else prec
-            bits = prec + (1 if p.digit == "booth4" and p.weight_format == "uint" else 0)
-        return -(-bits // 2) if p.digit == "booth4" else bits
-
-    def _digit_count(self):
-        """Cycles for the current beat, from its runtime precision (1 for a bad precision)."""
-        p = self._p
-        if self._bitmod is not None:
-            return Const(self.digits())
-        prec = self.i.p.prec
-        if p.digit == "booth4":
-            count = (prec + (2 if p.weight_format == "uint" else 1)) >> 1
-        else:
-            count = prec
-        return Mux(self._prec_check(), count, 1)
 
     def elaborate(self, platform):
         m = Module()
@@ -146,145 +149,168 @@ class BitSerialEngine(_Engine):
         advance = Signal()
         m.d.comb += advance.eq(~self.o.valid | self.o.ready)
 
-        max_digits = self.digits()
-        step = Signal(range(max_digits + 1))
-        digit_count = Signal(range(max_digits + 1))
-        position = Signal(range(max_digits))  # digit index, counted down to 0
+        # Input register, and which slice of the held beat's digits is worked on.
+        beat = Signal(input_layout(p))
+        held = Signal()
+        max_cycles = self.max_cycles()
+        step = Signal(range(max_cycles))
+        cycles = Signal(range(max_cycles + 1))
+        slice_index = Signal(range(max_cycles))
         final = Signal()
-        m.d.comb += [digit_count.eq(self._digit_count()),
-                     position.eq(digit_count - 1 - step),
-                     final.eq(position == 0)]
-        m.d.comb += self.i.ready.eq(advance & final)
-        accepted = self.i.valid & self.i.ready
-        group_end, scale, dtype = self._track_groups(m, accepted)
+        prec_ok = Signal()
+        if p.has_prec:
+            m.d.comb += prec_ok.eq((beat.prec >= 2) & (beat.prec <= p.weight_bits))
+            with m.Switch(beat.prec):
+                for prec in range(2, p.weight_bits + 1):
+                    with m.Case(prec):
+                        m.d.comb += cycles.eq(self.cycles(prec))
+                with m.Default():
+                    m.d.comb += cycles.eq(1)
+        else:
+            m.d.comb += [prec_ok.eq(1), cycles.eq(self.cycles())]
+        m.d.comb += [slice_index.eq(cycles - 1 - step), final.eq(slice_index == 0)]
+        done = held & advance & final
+        m.d.comb += self.i.ready.eq(~held | (advance & final))
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [beat.eq(self.i.p), held.eq(1)]
+        with m.Elif(done):
+            m.d.sync += held.eq(0)
+        with m.If(held & advance):
+            m.d.sync += step.eq(Mux(final, 0, step + 1))
+        group_end, scale, dtype = self._track_groups(m, beat, done)
 
-        terms, inverts = [], []
-        special = self._bitmod.special(m, dtype) if self._bitmod else None
-        for lane in range(p.lanes):
-            activation = self.i.p.a[lane]
-            code = self.i.p.w[lane]
-            lane_negative = Const(0, 1)
-            if self._bitmod:
-                mantissa, exponent, lane_negative = self._bitmod.decode(m, code, special,
-                                                                        f"lane{lane}")
-                activation = activation << exponent
-                source = mantissa
+        # Lanes, with what they share.
+        shared = []
+        if p.has_prec:
+            below_prec = Signal(p.weight_bits)
+            sign_at = Signal(p.weight_bits)
+            m.d.comb += [below_prec.eq(Cat(*[beat.prec > k for k in range(p.weight_bits)])),
+                         sign_at.eq(Cat(*[beat.prec == k + 1 for k in range(p.weight_bits)]))]
+        else:
+            special = self._bitmod.special(m, dtype)
+        lanes = []
+        for index in range(p.lanes):
+            lane = self._lane()
+            m.submodules[f"lane{index}"] = lane
+            m.d.comb += [lane.a.eq(beat.a[index]), lane.code.eq(beat.w[index])]
+            if p.has_prec:
+                m.d.comb += lane.below_prec.eq(below_prec)
+                if p.weight_format == "int":
+                    m.d.comb += lane.sign_at.eq(sign_at)
             else:
-                source = code
-            if p.digit == "bit":
-                bit = source.bit_select(position, 1)
-                magnitude_one, magnitude_two = bit, Const(0, 1)
-                digit_negative = ((position == self.i.p.prec - 1) if p.weight_format == "int"
-                                  else Const(0, 1))
-            else:
-                width = 2 * max_digits
-                if self._bitmod:
-                    extended = Cat(source, Const(0, width - len(source)))
-                else:
-                    extended = extend_code(source, self._below_prec(p.weight_bits),
-                                           p.weight_format == "int", width)
-                window = Cat(Const(0, 1), extended).bit_select(position * 2, 3)
-                low, middle, high = window[0], window[1], window[2]
-                magnitude_one = middle ^ low
-                magnitude_two = (high & ~middle & ~low) | (~high & middle & low)
-                digit_negative = high
-            selected = Signal(signed(self._sum_width), name=f"lane{lane}_selected")
-            invert = Signal(name=f"lane{lane}_invert")
-            m.d.comb += [
-                selected.eq(Mux(magnitude_one, activation,
-                                Mux(magnitude_two, activation << 1, 0))),
-                invert.eq(digit_negative ^ lane_negative),
-            ]
-            terms.append(Mux(invert, ~selected, selected))
-            inverts.append(invert)
-        tree = adder_tree(terms + [popcount(inverts)])
+                m.d.comb += [lane.special_mantissa.eq(special[0]),
+                             lane.special_exponent.eq(special[1]),
+                             lane.special_negative.eq(special[2])]
+            if hasattr(lane, "slice"):
+                m.d.comb += lane.slice.eq(slice_index)
+            if hasattr(lane, "first"):
+                m.d.comb += lane.first.eq(step == 0)
+            lanes.append(lane)
 
-        # Register the tree sum with its digit position and the beat's side information.
-        stage_valid = Signal()
-        stage_tree = Signal(signed(self._sum_width))
-        stage_first = Signal()
-        stage_final = Signal()
-        stage_info = Signal(beat_sum_layout(self._sum_width, p.scale_bits))
-        with m.If(advance):
-            m.d.sync += stage_valid.eq(self.i.valid)
-            with m.If(self.i.valid):
-                m.d.sync += [
-                    step.eq(Mux(final, 0, step + 1)),
-                    stage_tree.eq(tree),
-                    stage_first.eq(step == 0),
-                    stage_final.eq(final),
-                    stage_info.scale.eq(scale),
-                    stage_info.group_end.eq(group_end),
-                    stage_info.last.eq(self.i.p.last),
-                    stage_info.err.eq(~self._prec_check()),
-                ]
+        # Pipeline registers move together, on `advance`.
+        def register(value, name):
+            reg = Signal(value.shape(), name=name)
+            with m.If(advance):
+                m.d.sync += reg.eq(value)
+            return reg
 
-        # Fold digits in Horner order; emit the beat sum after its last digit.
+        info = Signal(beat_sum_layout(self._sum_width, p.scale_bits))
+        control = Signal(data.StructLayout({"valid": 1, "first": 1, "final": 1}))
+        m.d.comb += [
+            info.scale.eq(scale), info.group_end.eq(group_end), info.last.eq(beat.last),
+            info.err.eq(~prec_ok),
+            control.valid.eq(held), control.first.eq(step == 0), control.final.eq(final),
+        ]
+        total = self._slice_sum(m, lanes, register)
+        if p.pipeline_tree:
+            info, control = register(info, "tree_info"), register(control, "tree_control")
+
+        total = total[:self._sum_width].as_signed()
+        if max_cycles == 1:
+            with m.If(advance):
+                m.d.sync += [self.o.valid.eq(control.valid), self.o.p.eq(info),
+                             self.o.p.sum.eq(total)]
+            return m
+
+        stage_sum = register(total, "stage_sum")
+        stage_info = register(info, "stage_info")
+        stage_control = register(control, "stage_control")
+
+        # Fold the slices in Horner order; emit the beat sum after its last slice.
         horner = Signal(signed(self._sum_width))
         beat_acc = Signal(signed(self._sum_width))
-        m.d.comb += horner.eq(Mux(stage_first, stage_tree,
-                                  (beat_acc << self._radix_log2) + stage_tree))
+        m.d.comb += horner.eq(Mux(stage_control.first, stage_sum,
+                                  (beat_acc << self._slice_bits()) + stage_sum))
         with m.If(advance):
-            m.d.sync += self.o.valid.eq(stage_valid & stage_final)
-            with m.If(stage_valid):
+            m.d.sync += self.o.valid.eq(stage_control.valid & stage_control.final)
+            with m.If(stage_control.valid):
                 m.d.sync += beat_acc.eq(horner)
-                with m.If(stage_final):
+                with m.If(stage_control.final):
                     m.d.sync += [self.o.p.eq(stage_info), self.o.p.sum.eq(horner)]
         return m
+
+
+class BitSerialEngine(_Engine):
+    """Beat sums with the weight consumed ``digits_per_cycle`` digits per cycle.
+
+    A digit is a weight bit (``digit="bit"``) or a radix-4 Booth digit in {−2..2}
+    (``digit="booth4"``); BitMoD codes are walked as their odd mantissa, the activation being
+    shifted by the exponent. Cycles per beat (:meth:`cycles`): ⌈digits / digits_per_cycle⌉,
+    where ``bit`` has ``prec`` digits (``int``/``uint``) or the mantissa width (``bitmod``:
+    3 for 4-bit, 2 for 3-bit codes) and ``booth4`` ⌈prec/2⌉ (``int``), ⌈(prec+1)/2⌉
+    (``uint``), 2 (``bitmod``).
+    """
+
+    PARAMS = BitSerialParams
+
+    def cycles(self, prec=None):
+        p = self._p
+        if self._bitmod is not None:
+            digits = digit_count(p.digit, "bitmod", self._bitmod.mantissa_bits)
+        else:
+            digits = digit_count(p.digit, p.weight_format,
+                                 p.weight_bits if prec is None else prec)
+        return -(-digits // p.digits_per_cycle)
+
+    def _slice_bits(self):
+        return RADIX_BITS[self._p.digit] * self._p.digits_per_cycle
+
+    def _lane(self):
+        p = self._p
+        return DigitLane(p, digit=p.digit, digits=p.digits_per_cycle, slices=self.max_cycles())
 
 
 class BitParallelEngine(_Engine):
     """Beat sums with one multiplier per lane: the baseline, one beat per cycle.
 
-    Each lane decodes its code to an integer value (runtime precision, BitMoD table) and
-    multiplies; an adder tree sums the lanes into a register.
-    Latency: 1 cycle from the transfer of a beat to its sum on ``o``.
+    ``multiplier="array"``: each lane multiplies its activation by the decoded weight value
+    with the narrowest exact ``*`` (:class:`~hwgen.cores.bitserial.lane.MultiplierLane`);
+    ``multiplier="booth"``: each lane is a radix-4 Booth multiplier, the digit-serial lane
+    given every digit at once, its negated rows' missing ones added once at the tree's root.
     """
-    LATENCY = 1
 
-    def __init__(self, params):
-        super().__init__(params)
-        p = params
-        self._bitmod = BitModTable(p.weight_bits) if p.weight_format == "bitmod" else None
+    PARAMS = BitParallelParams
 
-    def elaborate(self, platform):
-        m = Module()
+    def cycles(self, prec=None):
+        return 1
+
+    def _lane(self):
         p = self._p
-        advance = Signal()
-        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance)]
-        group_end, scale, dtype = self._track_groups(m, self.i.valid & self.i.ready)
-
-        special = self._bitmod.special(m, dtype) if self._bitmod else None
-        products = []
-        for lane in range(p.lanes):
-            code = self.i.p.w[lane]
-            if self._bitmod:
-                mantissa, exponent, negative = self._bitmod.decode(m, code, special,
-                                                                   f"lane{lane}")
-                magnitude = mantissa << exponent
-                value = Mux(negative, -magnitude, magnitude)
-            else:
-                extended = extend_code(code, self._below_prec(p.weight_bits),
-                                       p.weight_format == "int", p.weight_bits + 1)
-                value = extended.as_signed()
-            products.append(self.i.p.a[lane] * value)
-        tree = adder_tree(products)
-
-        with m.If(advance):
-            m.d.sync += self.o.valid.eq(self.i.valid)
-            with m.If(self.i.valid):
-                m.d.sync += [
-                    self.o.p.sum.eq(tree),
-                    self.o.p.scale.eq(scale),
-                    self.o.p.group_end.eq(group_end),
-                    self.o.p.last.eq(self.i.p.last),
-                    self.o.p.err.eq(~self._prec_check()),
-                ]
-        return m
+        if p.multiplier == "array":
+            return MultiplierLane(p)
+        bits = self._bitmod.mantissa_bits if self._bitmod else p.weight_bits
+        return DigitLane(p, digit="booth4", digits=digit_count("booth4", p.weight_format, bits),
+                         slices=1)
 
 
 class _Dot(wiring.Component):
-    """An engine (the subclass's ``ENGINE``) followed by the group-scale accumulator."""
+    """An engine (the subclass's ``ENGINE``) followed by the group-scale accumulator.
+
+    Latency (``performance["latency_cycles"]``): cycles from the transfer of the ``last`` beat
+    to ``o.valid`` when that beat takes one cycle; a beat of ``c`` cycles adds ``c − 1``.
+    Throughput: one beat per ``cycles_per_beat`` (``cycles_per_beat_by_prec[prec]`` at a
+    runtime precision), i.e. ``lanes / cycles`` MACs per cycle.
+    """
 
     def __init__(self, params):
         # Checked before the engine exists, so a rejected call leaves no unused elaboratable.
@@ -304,6 +330,20 @@ class _Dot(wiring.Component):
     def params(self):
         return self._p
 
+    @property
+    def performance(self):
+        engine, p = self._engine, self._p
+        cycles = engine.cycles()
+        figures = {
+            "latency_cycles": engine.LATENCY + GroupScaleAccumulator.LATENCY,
+            "cycles_per_beat": cycles,
+            "macs_per_cycle": p.lanes / cycles,
+        }
+        if p.has_prec:
+            figures["cycles_per_beat_by_prec"] = {str(prec): engine.cycles(prec)
+                                                  for prec in range(2, p.weight_bits + 1)}
+        return figures
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.engine = self._engine
@@ -315,7 +355,8 @@ class _Dot(wiring.Component):
 
 
 class BitSerialDot(_Dot):
-    """Grouped, scaled dot products with bit-serial (or radix-4 Booth) weights.
+    """Grouped, scaled dot products with digit-serial weights (bits or radix-4 Booth digits,
+    ``digits_per_cycle`` of them per cycle).
 
     ``y = Σ_groups scale_g · Σ_{k in g} a_k · value(w_k)``, exact, reduced to ``acc_bits``
     (see :mod:`hwgen.golden.bitserial` for the exact semantics and the error rule).
@@ -332,42 +373,18 @@ class BitSerialDot(_Dot):
     o : ``Out(stream.Signature(StructLayout({"y": signed(acc_bits), "err": 1})))``
         One beat per dot product.
 
-    Latency: 5 cycles from the transfer of the ``last`` beat to ``o.valid``.
-    Throughput: one beat per ``digits(prec)`` cycles (see :class:`BitSerialEngine`), i.e.
-    ``lanes / digits`` MACs per cycle.
+    Latency and throughput: see :class:`_Dot` and :meth:`BitSerialEngine.cycles`.
     """
 
     ENGINE = BitSerialEngine
-
-    @property
-    def performance(self):
-        engine = self._engine
-        p = self._p
-        cycles = engine.digits()
-        figures = {
-            "latency_cycles": engine.LATENCY + GroupScaleAccumulator.LATENCY,
-            "cycles_per_beat": cycles,
-            "macs_per_cycle": p.lanes / cycles,
-        }
-        if p.has_prec:
-            figures["cycles_per_beat_by_prec"] = {str(prec): engine.digits(prec)
-                                                  for prec in range(2, p.weight_bits + 1)}
-        return figures
 
 
 class BitParallelDot(_Dot):
     """The multiplier-based baseline of :class:`BitSerialDot`: same streams, one beat per cycle.
 
-    Latency: 4 cycles from the transfer of the ``last`` beat to ``o.valid``.
-    Throughput: one beat (``lanes`` MACs) per cycle.
+    Parameters
+    ----------
+    params : :class:`BitParallelParams`
     """
 
     ENGINE = BitParallelEngine
-
-    @property
-    def performance(self):
-        return {
-            "latency_cycles": BitParallelEngine.LATENCY + GroupScaleAccumulator.LATENCY,
-            "cycles_per_beat": 1,
-            "macs_per_cycle": float(self._p.lanes),
-        }

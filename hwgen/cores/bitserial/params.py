@@ -4,7 +4,7 @@ import dataclasses
 from hwgen.golden import bitserial as golden
 from hwgen.params import Bool, Choice, Int, Params, ParamValueError, param
 
-__all__ = ["DotParams", "BitSerialParams"]
+__all__ = ["DotParams", "BitSerialParams", "BitParallelParams"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +26,8 @@ class DotParams(Params):
     acc_bits: int = param(None, Int(2, 64),
                           "output width; default: exact for max_len elements at the extremes "
                           "of every input; a smaller width wraps (two's complement)")
+    pipeline_tree: bool = param(False, Bool(), "register the adder tree's partial sums after "
+                                               "half of its levels (one more cycle of latency)")
 
     def derive(self):
         derived = {}
@@ -56,4 +58,11 @@ class DotParams(Params):
 @dataclasses.dataclass(frozen=True)
 class BitSerialParams(DotParams):
     digit: str = param("bit", Choice("bit", "booth4"),
-                       "weight digit consumed per cycle: one bit, or one radix-4 Booth digit")
+                       "weight digit: one bit, or one radix-4 Booth digit")
+    digits_per_cycle: int = param(1, Int(1, 8), "weight digits every lane consumes per cycle")
+
+
+@dataclasses.dataclass(frozen=True)
+class BitParallelParams(DotParams):
+    multiplier: str = param("array", Choice("array", "booth"),
+                            "lane multiplier: the narrowest exact `*`, or radix-4 Booth rows")

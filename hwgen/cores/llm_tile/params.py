@@ -2,7 +2,7 @@
 attention-score unit behind one command stream."""
 import dataclasses
 
-from hwgen.cores.bitserial.params import BitSerialParams, DotParams
+from hwgen.cores.bitserial.params import BitParallelParams, BitSerialParams
 from hwgen.cores.huffman.params import HuffmanParams
 from hwgen.cores.ternary.params import AddSubParams, LutParams
 from hwgen.golden import llm_tile as golden
@@ -16,7 +16,7 @@ ENGINE_PARAMS = {
     "ternary_lut": LutParams,
     "ternary_addsub": AddSubParams,
     "bitserial": BitSerialParams,
-    "bitparallel": DotParams,
+    "bitparallel": BitParallelParams,
 }
 
 
