@@ -250,15 +250,17 @@ def _parser():
 
     prove_parser = command("prove", _prove, "prove stream properties and functional "
                            "equivalence with SymbiYosys (see docs/formal.md)")
-    prove_parser.add_argument("--prop", action="append", choices=("stream", "equivalence"),
-                              help="repeatable; default: both (equivalence where the kind has "
-                                   "a reference)")
+    prove_parser.add_argument("--prop", action="append",
+                              choices=("stream", "answer", "equivalence"),
+                              help="repeatable; default: all (answer and equivalence where the "
+                                   "kind has them)")
     prove_parser.add_argument("--depth", type=int, help="bounded-model-checking steps "
                               "(default: from the design's latency)")
     prove_parser.add_argument("--engine", choices=("yices", "boolector"), default="yices",
                               help="SMT solver behind smtbmc (default: yices)")
     prove_parser.add_argument("--induction", action="store_true",
-                              help="also try k-induction for an unbounded proof")
+                              help="try k-induction for every property, not only the stream "
+                                   "rules")
     prove_parser.add_argument("--timeout", type=_seconds, default=300,
                               help="seconds per property (default: 300)")
     prove_parser.add_argument("--replay", metavar="FILE", help="instead of proving, replay a "

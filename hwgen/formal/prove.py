@@ -2,12 +2,15 @@
 
 Properties (see :mod:`hwgen.formal.properties` and :mod:`hwgen.formal.families`):
 
-* ``stream``: the stream rules on every stream, and for one-in/one-out designs packet
-  accounting with the answer bound ``latency_cycles`` of the manifest;
-* ``equivalence``: the design ≡ a reference, where its family has one.
+* ``stream``: the stream rules on every stream, tried by k-induction (an unbounded proof),
+  bounded where the induction step does not close;
+* ``answer``: for one-in/one-out designs, packet accounting with the answer bound
+  ``latency_cycles`` of the manifest, by bounded model checking;
+* ``equivalence``: the design ≡ a reference, where its family has one, by bounded model
+  checking.
 
-Each is checked by bounded model checking to ``depth`` steps (``--induction`` then tries
-k-induction at the same depth). A counterexample is kept as the solver's VCD and as a replay
+``depth`` is the number of steps checked (``induction=True`` tries k-induction for every
+property, with ``k = depth``). A counterexample is kept as the solver's VCD and as a replay
 file (:mod:`hwgen.formal.trace`) with the design's inputs per cycle, which
 ``hwgen.formal.replay`` drives into the emitted Verilog under cocotb.
 """
@@ -24,11 +27,14 @@ from hwgen.flow import verilog
 from hwgen.flow.files import write_atomic
 from hwgen.flow.payload import unpack
 from hwgen.formal import families, sby, trace
-from hwgen.formal.harness import StreamHarness, stream_members
+from hwgen.formal.harness import StreamHarness
 
 __all__ = ["PROPERTIES", "Result", "prove", "default_depth", "render"]
 
-PROPERTIES = ("stream", "equivalence")
+PROPERTIES = ("stream", "answer", "equivalence")
+# Properties tried by k-induction unless asked otherwise: the stream rules only involve a
+# register or two per stream, so the induction step usually closes.
+INDUCTIVE = ("stream",)
 TOP = "harness"
 
 
@@ -79,15 +85,17 @@ def _check_messages(rtlil_text):
     return messages
 
 
-def _harness(design, prop):
+def _harness(design, prop, manifest):
     if prop == "stream":
-        core = design.build()
-        bound = (None if design.kind.name in families.NO_PACKET_ACCOUNTING
-                 else core.performance.get("latency_cycles"))
-        inputs, outputs = stream_members(core)
-        what = "stream rules" + (f", packets answered within {bound} cycles"
-                                 if len(inputs) == len(outputs) == 1 and bound else "")
-        return StreamHarness(core, bound=bound), what
+        return StreamHarness(design.build(), bound=None), "stream rules"
+    if prop == "answer":
+        bound = manifest.get("latency_cycles")
+        directions = [info["dir"] for info in manifest["streams"].values()]
+        if (design.kind.name in families.NO_PACKET_ACCOUNTING or not bound
+                or sorted(directions) != ["in", "out"]):
+            return None, None
+        return StreamHarness(design.build(), bound=bound), \
+            f"packets answered within {bound} cycles"
     found = families.equivalence(design)
     return (found.harness, f"≡ {found.reference}") if found else (None, None)
 
@@ -109,14 +117,15 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine="yice
     manifest = json.loads(emitted.manifest.read_text())
     results = []
     for prop in props:
-        harness, what = _harness(design, prop)
+        harness, what = _harness(design, prop, manifest)
         if harness is None:
             continue
         steps_deep = depth or default_depth(manifest, prop)
         job_dir = emitted.dir / "formal" / prop
         shutil.rmtree(job_dir, ignore_errors=True)
         text = rtlil.convert(harness, name=TOP, emit_src=False)
-        sby.write_job(job_dir, text, top=TOP, mode="prove" if induction else "bmc",
+        inductive = induction or prop in INDUCTIVE
+        sby.write_job(job_dir, text, top=TOP, mode="prove" if inductive else "bmc",
                       depth=steps_deep, engine=engine, timeout=timeout)
         outcome = sby.run(job_dir, depth=steps_deep, timeout=timeout)
         messages = _check_messages(text)

