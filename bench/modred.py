@@ -1,30 +1,32 @@
-"""Modular reduction at real moduli: every method's area, Fmax, throughput and efficiency.
+"""Modular reduction at 128 to 1,024 bits: every method measured, hybrid against lut, `auto`.
 
-For moduli of 64, 128, 254, 381 and 1024 bits (Goldilocks, secp128r1's order, BN254 p,
-BLS12-381 p, the RFC 2409 1024-bit MODP prime), with x < 2^2n:
+For the secp128r1 order (128 bits), BN254 p (254), Curve25519's 2^255 − 19 (255, where
+``special`` applies), BLS12-381 p (381) and the RFC 2409 MODP prime (1,024), with x < 2^2n:
 
-1. the sweep that picks the hybrid (ALLMod) split: lut_groups × merge_level, Yosys GE at 64
-   and 128 bits; at the larger widths the split is picked from the same grid by the cost
-   model (hwgen.cost.modred, fitted to Yosys by bench/modred_cost.py);
-2. every method: generic GE (Yosys, cmos2), iCE40 (synth_ice40 -dsp: LUT4, carry, BRAM, DSP),
-   ECP5 (synth_ecp5 + nextpnr-ecp5 on an LFE5U-85F out of context: LUT4, CCU2C, MULT18, EBR
-   and Fmax), results per cycle, and area efficiency — results/cycle per kGE, and
-   results/cycle × Fmax per ECP5 kLUT (LUT4 + 2 × CCU2C, the two LUTs a carry cell takes);
-3. hybrid/lut efficiency ratios (the ALLMod paper reports 1.65x at 128 bits).
+* ``lut``, ``hybrid`` with its split swept (``lut_groups`` from all-chain to all-but-one
+  table), ``barrett``, ``montgomery``, ``special`` where the modulus has the form and
+  ``iterative`` (for reference; one result per ``G`` cycles) with logic tables (k = 4);
+* the FPGA variants with block-RAM tables (k = 8): ``lut-bram`` (every table a ROM) and
+  ``hybrid-bram`` (the chain's tables too, its split swept);
+* each configuration synthesized for the generic CMOS estimate (GE; not for the block-RAM
+  variants, which have no GE view) and for ECP5 (LUT4, CCU2C, EBR, MULT18), then placed and
+  routed out of context on an LFE5U-85F (median Fmax of the seeds) when it fits.
 
-Everything is measured in this run with the same tools; synthesis results are cached by
-hwgen.flow.measure and place-and-route results in build/bench_modred, so a rerun only redoes
-what changed. A job that exceeds the per-tool time limit (HWGEN_BENCH_TIMEOUT seconds,
-default 1200) is reported as "over N s" (so a rerun with a tiny limit prints the tables from
-the caches, marking what is not measured yet), and configurations whose predicted size is
-beyond what this machine synthesizes in that time are listed as skipped with their
-predicted GE (HWGEN_BENCH_MAX_GE, default 300000; place and route: HWGEN_BENCH_PNR_MAX_GE,
-default 60000). HWGEN_BENCH_MODULI narrows the list of moduli, HWGEN_BENCH_SWEEP the moduli whose
-hybrid split sweep is synthesized (default: the 64- and 128-bit ones).
+Printed: every figure; the efficiencies — results/cycle per kGE and Mresults/s per ECP5
+kLUT (LUT4 + 2 × CCU2C: a carry cell is two LUT4s) — and their hybrid/lut ratios against
+ALLMod's 1.65× (128 bits) and 3× (8,192 bits); whether ``auto`` picks the measured best
+per GE and per ECP5 LUT × Fmax. Nothing is modelled: a configuration not measured in the
+time limit shows why ("over N s", "does not fit", "skipped (model: N GE)" for those the cost
+model puts above ``HWGEN_BENCH_MAX_GE``).
 
-    .venv/bin/python bench/modred.py
+Synthesis and place-and-route results are cached (``$HWGEN_CACHE``), so a rerun only redoes
+what changed, and a rerun with ``HWGEN_BENCH_TIMEOUT=1`` prints the tables from the caches.
+``HWGEN_BENCH_MODULI`` narrows the moduli, ``HWGEN_BENCH_SEEDS`` the placement seeds
+(default 1), ``HWGEN_BENCH_PNR_MAX_LUTS`` the largest design placed (LUT4 + 2 × CCU2C,
+default 40000).
+
+    nice -n 10 .venv/bin/python bench/modred.py
 """
-import hashlib
 import json
 import os
 import pathlib
@@ -38,101 +40,112 @@ from hwgen.flow.files import write_atomic
 from hwgen.golden import modred as golden
 from hwgen.golden.moduli import MODULI
 
-from modred_cost import ATTEMPTS, full_params, measure_with_retries
+from modred_cost import full_params, measure_with_retries
 
 WORK = pathlib.Path("build/bench_modred")
-TIMEOUT = float(os.environ.get("HWGEN_BENCH_TIMEOUT", "1200"))
-# Budgets for a 2-core machine: configurations predicted larger than MAX_GE are not
-# synthesized, those measured larger than PNR_MAX_GE are not placed and routed.
-MAX_PREDICTED_GE = float(os.environ.get("HWGEN_BENCH_MAX_GE", "300000"))
-PNR_MAX_GE = float(os.environ.get("HWGEN_BENCH_PNR_MAX_GE", "60000"))
-MODULI_BY_WIDTH = os.environ.get(
-    "HWGEN_BENCH_MODULI", "goldilocks secp128r1_n bn254_p bls12_381_p modp1024").split()
-# Moduli whose hybrid split sweep is synthesized; the others' split is picked by the model.
-SWEPT = [modulus for modulus in os.environ.get("HWGEN_BENCH_SWEEP",
-                                               "goldilocks secp128r1_n").split()
-         if modulus in MODULI_BY_WIDTH]
-METHODS = ["lut", "lut-bram", "iterative", "hybrid", "barrett", "montgomery", "special"]
-K = 4
+TIMEOUT = float(os.environ.get("HWGEN_BENCH_TIMEOUT", "1800"))
+MAX_PREDICTED_GE = float(os.environ.get("HWGEN_BENCH_MAX_GE", "400000"))
+PNR_MAX_LUTS = float(os.environ.get("HWGEN_BENCH_PNR_MAX_LUTS", "40000"))
+SEEDS = int(os.environ.get("HWGEN_BENCH_SEEDS", "1"))
+MODULI_LIST = os.environ.get(
+    "HWGEN_BENCH_MODULI", "secp128r1_n bn254_p curve25519_p bls12_381_p modp1024").split()
+K, K_BRAM = 4, 8
+ALLMOD = {128: 1.65, 8192: 3.0}
 
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def split_grid(q, in_bits, merge_levels=True):
-    """Splits to try: a spread of lut_groups, each merged early (0) and late (the whole
-    table tree first) or only late."""
-    groups = golden.hybrid_groups(q, in_bits, K)
-    splits = sorted({0, groups // 8, groups // 4, groups // 2, 3 * groups // 4, groups - 1})
-    grid = []
-    for lut_groups in splits:
-        depth = (lut_groups - 1).bit_length() if lut_groups else 0
-        for merge_level in sorted({0, depth} if merge_levels else {depth}):
-            grid.append({"lut_groups": lut_groups, "merge_level": merge_level})
-    return grid
+def splits(q, k):
+    """``lut_groups`` to sweep: all-chain, a quarter, half, three quarters, all but one."""
+    groups = golden.hybrid_groups(q, 2 * q.bit_length(), k)
+    return sorted({0, groups // 4, groups // 2, 3 * groups // 4, groups - 1})
 
 
-def safe_measure(kind, params, targets, name):
-    """Area per target; a target whose tool fails is reported as such, the others still count."""
-    results = {}
-    for target in targets:
-        try:
-            results.update(measure_with_retries(kind, params, targets=(target,), name=name,
-                                                work_dir=WORK / "measure", timeout=TIMEOUT))
-        except tools.ToolError as error:
-            log(f"  {name} {target}: {error.tool} failed: {error.detail.splitlines()[-1]}")
-            failure = f"over {TIMEOUT:.0f} s" if isinstance(error, tools.ToolTimeout) else "failed"
-            results[target] = {"error": failure}
-    return results
+def configurations(modulus):
+    """``(label, params)`` of every configuration measured for ``modulus``."""
+    q = MODULI[modulus].value
+    rows = [("lut", {"method": "lut", "k": K})]
+    rows += [(f"hybrid {split}", {"method": "hybrid", "k": K, "lut_groups": split})
+             for split in splits(q, K)]
+    rows += [("barrett", {"method": "barrett"}), ("montgomery", {"method": "montgomery"})]
+    if golden.special_folds(q, 2 * q.bit_length()) is not None:
+        rows.append(("special", {"method": "special"}))
+    rows.append(("iterative", {"method": "iterative", "k": K}))
+    rows.append(("lut-bram", {"method": "lut", "k": K_BRAM, "table_storage": "bram"}))
+    rows += [(f"hybrid-bram {split}", {"method": "hybrid", "k": K_BRAM, "lut_groups": split,
+                                       "table_storage": "bram"})
+             for split in splits(q, K_BRAM)[:3]]
+    return [(label, {"modulus": modulus, **params}) for label, params in rows]
 
 
-def ecp5_pnr(kind, params, name):
-    """ECP5 area and Fmax from hwgen.flow.pnr, cached by the Verilog's hash."""
-    design = from_mapping({"name": name, "kind": kind, "params": dict(params)})
+def synthesized(params, target):
+    """One target's area (``{"error": ...}`` when the tool fails or runs out of time)."""
+    try:
+        return measure_with_retries("modred", params, targets=(target,), name="modred_bench",
+                                    work_dir=WORK / "measure", timeout=TIMEOUT)[target]
+    except tools.ToolError as error:
+        log(f"  {target}: {error.tool} failed: {error.detail.strip().splitlines()[-1:]}")
+        return {"error": f"over {TIMEOUT:.0f} s" if isinstance(error, tools.ToolTimeout)
+                else "failed"}
+
+
+def placed(params):
+    """ECP5-85F place and route out of context: the ``pnr`` section, cached by the design."""
+    design = from_mapping({"name": "modred_bench", "kind": "modred", "params": dict(params)})
     emitted = verilog.emit(design, WORK / "pnr" / design.digest)
-    text = emitted.verilog.read_text()
-    key = hashlib.sha256((text + json.dumps(tools.versions(), sort_keys=True)).encode())
-    cached = WORK / "pnr_cache" / f"{key.hexdigest()}.json"
+    cached = WORK / "pnr_cache" / f"{design.digest}-{SEEDS}.json"
     if cached.exists():
         return json.loads(cached.read_text())
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            report = pnr.place_and_route(design, emitted, "ecp5", device="85k",
-                                         reports_dir=emitted.dir / "reports", timeout=TIMEOUT)
-            result = {"area": report["area"], "fmax_mhz": report["pnr"]["fmax_mhz"],
-                      "nextpnr": report["pnr"]["tools"]["nextpnr"]}
-            break
-        except pnr.FitError as error:
-            result = {"error": str(error).splitlines()[-1]}
-            break
-        except tools.ToolError as error:
-            # Tool failures are not cached: a rerun (with a longer limit) tries again.
-            if isinstance(error, tools.ToolTimeout):
-                return {"error": f"over {TIMEOUT:.0f} s"}
-            log(f"  {name}: {error.tool} failed (attempt {attempt} of {ATTEMPTS})")
-            if attempt == ATTEMPTS:
-                return {"error": "failed"}
+    try:
+        report = pnr.place_and_route(design, emitted, "ecp5", device="85k", seeds=SEEDS,
+                                     reports_dir=emitted.dir / "reports", timeout=TIMEOUT)
+    except pnr.FitError as error:
+        result = {"error": "does not fit: " + error.detail.strip().splitlines()[-1]}
+    except tools.ToolError as error:
+        return {"error": f"over {TIMEOUT:.0f} s" if isinstance(error, tools.ToolTimeout)
+                else "failed"}
+    else:
+        result = {"fmax_mhz": report["pnr"]["fmax_mhz"], "seeds": SEEDS}
     write_atomic(cached, json.dumps(result))
     return result
 
 
-def params_for(modulus, method, split=None):
-    params = {"modulus": modulus, "method": method, "k": K}
-    if method == "lut-bram":
-        params.update(method="lut", k=8, table_storage="bram")
-    if method == "hybrid":
-        params.update(split)
-    return params
+def ecp5_luts(area):
+    return area["lut4"] + 2 * area["ccu2c"]
 
 
-def applicable(modulus, method):
-    q = MODULI[modulus].value
-    if method == "special":
-        return golden.special_folds(q, 2 * q.bit_length()) is not None
-    if method == "lut-bram":
-        return MODULI[modulus].bits <= 128
-    return True
+def evaluate(label, params):
+    full = full_params("modred", params)
+    predicted = cost.predict("modred", full)
+    row = {"label": label, "params": params, "predicted_ge": predicted["generic.ge"],
+           "results_per_cycle": 1 / predicted["cycles_per_beat"]}
+    if predicted["generic.ge"] > MAX_PREDICTED_GE:
+        row["skipped"] = f"skipped (model: {predicted['generic.ge']:,.0f} GE)"
+        return row
+    if params.get("table_storage") != "bram":
+        row["generic"] = synthesized(params, "generic")
+    row["ecp5"] = synthesized(params, "ecp5")
+    if "lut4" in row["ecp5"]:
+        if ecp5_luts(row["ecp5"]) <= PNR_MAX_LUTS:
+            row["pnr"] = placed(params)
+        else:
+            row["pnr"] = {"error": f"not placed (over {PNR_MAX_LUTS:,.0f} LUTs)"}
+    return row
+
+
+def per_kge(row):
+    ge = row.get("generic", {}).get("ge")
+    return row["results_per_cycle"] / (ge / 1000) if ge else None
+
+
+def per_klut(row, fmax=True):
+    area, placed_row = row.get("ecp5", {}), row.get("pnr", {})
+    if "lut4" not in area or (fmax and not placed_row.get("fmax_mhz")):
+        return None
+    rate = row["results_per_cycle"] * (placed_row["fmax_mhz"] if fmax else 1)
+    return rate / (ecp5_luts(area) / 1000)
 
 
 def fmt(value, digits=0):
@@ -143,120 +156,77 @@ def fmt(value, digits=0):
     return f"{value:,.{digits}f}"
 
 
-def sweep(modulus):
+def print_rows(modulus, rows):
     q = MODULI[modulus].value
-    in_bits = 2 * q.bit_length()
-    lut = safe_measure("modred", params_for(modulus, "lut"), ("generic",), "modred_bench")
-    rows = []
-    for split in split_grid(q, in_bits, merge_levels=q.bit_length() <= 64):
-        params = params_for(modulus, "hybrid", split)
-        area = safe_measure("modred", params, ("generic",), "modred_bench")["generic"]
-        predicted = cost.predict("modred", full_params("modred", params))["generic.ge"]
-        rows.append((split, area.get("ge"), predicted))
-        log(f"  sweep {modulus} {split}: {area}")
-    measured = [row for row in rows if row[1] is not None]
-    best = min(measured, key=lambda row: row[1])[0]
-    print(f"\n**Hybrid split sweep, {modulus} ({q.bit_length()} bits, x < 2^{in_bits}, "
-          f"k = {K}, {golden.hybrid_groups(q, in_bits, K)} groups above n)** — lut: "
-          f"{fmt(lut['generic'].get('ge'))} GE\n")
-    print("| lut_groups | merge_level | GE (Yosys) | GE (model) | hybrid/lut GE |")
-    print("|---|---|---|---|---|")
-    for split, ge, predicted in rows:
-        ratio = ge / lut["generic"]["ge"] if ge and lut["generic"].get("ge") else None
-        mark = " **(picked)**" if split == best else ""
-        print(f"| {split['lut_groups']}{mark} | {split['merge_level']} | {fmt(ge)} | "
-              f"{fmt(predicted)} | {fmt(ratio, 2)} |")
-    return best
-
-
-def model_split(modulus):
-    q = MODULI[modulus].value
-    grid = split_grid(q, 2 * q.bit_length())
-    scores = [(cost.predict("modred", full_params("modred", params_for(modulus, "hybrid",
-                                                                       split)))["generic.ge"],
-               index) for index, split in enumerate(grid)]
-    return grid[min(scores)[1]]
-
-
-def evaluate(modulus, method, split):
-    kind, params = "modred", params_for(modulus, method, split)
-    predicted = cost.predict(kind, full_params(kind, params))
-    row = {"modulus": modulus, "method": method, "params": params,
-           "predicted_ge": predicted["generic.ge"],
-           "results_per_cycle": 1 / predicted["cycles_per_beat"]}
-    if method != "lut-bram" and predicted["generic.ge"] > MAX_PREDICTED_GE:
-        row["skipped"] = f"skipped (model: {predicted['generic.ge']:,.0f} GE)"
-        return row
-    targets = ("ice40",) if method == "lut-bram" else ("generic", "ice40")
-    row.update(safe_measure(kind, params, targets, "modred_bench"))
-    if "error" in row.get("generic", {}):
-        return row
-    if row.get("generic", {}).get("ge", predicted["generic.ge"]) > PNR_MAX_GE:
-        row["ecp5"] = {"error": "not placed (budget)"}
-    else:
-        row["ecp5"] = ecp5_pnr(kind, params, "modred_bench")
-    return row
-
-
-def efficiencies(row):
-    generic, ecp5 = row.get("generic", {}), row.get("ecp5", {})
-    per_ge = (row["results_per_cycle"] / (generic["ge"] / 1000)) if generic.get("ge") else None
-    per_lut = None
-    if ecp5.get("fmax_mhz") and "area" in ecp5:
-        luts = ecp5["area"]["lut4"] + 2 * ecp5["area"]["ccu2c"]
-        per_lut = row["results_per_cycle"] * ecp5["fmax_mhz"] / (luts / 1000)
-    return per_ge, per_lut
-
-
-def print_table(rows):
-    print("\n**Every method** (k = 4 logic tables unless noted; lut-bram: k = 8 in block RAM; "
-          "ECP5: LFE5U-85F out of context)\n")
-    print("| modulus | bits | method | GE | iCE40 LUT4 | carry | BRAM | DSP | ECP5 LUT4 | CCU2C | "
-          "EBR | MULT18 | Fmax MHz | results/cycle | results/cycle per kGE | "
+    print(f"\n**{modulus}** ({q.bit_length()} bits, x < 2^{2 * q.bit_length()}; "
+          f"{golden.hybrid_groups(q, 2 * q.bit_length(), K)} groups of {K} bits above n)\n")
+    print("| method | GE | GE (model) | ECP5 LUT4 | CCU2C | EBR | MULT18 | Fmax MHz | "
+          "results/cycle | results/cycle per kGE | results/cycle per ECP5 kLUT | "
           "Mresults/s per ECP5 kLUT |")
-    print("|---|---|---|" + "---|" * 13)
+    print("|---|" + "---|" * 11)
     for row in rows:
-        modulus, method = row["modulus"], row["method"]
-        bits = MODULI[modulus].bits
-        label = method
-        if method == "hybrid":
-            label = f"hybrid ({row['params']['lut_groups']}/{row['params']['merge_level']})"
         if "skipped" in row:
-            print(f"| {modulus} | {bits} | {label} | {row['skipped']} |" + " |" * 12)
+            print(f"| {row['label']} | {row['skipped']} |" + " |" * 10)
             continue
-        generic, ice40 = row.get("generic", {}), row.get("ice40", {})
-        ecp5 = row.get("ecp5", {})
-        area = ecp5.get("area", {})
-        per_ge, per_lut = efficiencies(row)
-        print(f"| {modulus} | {bits} | {label} | {fmt(generic.get('ge', generic.get('error')))} | "
-              f"{fmt(ice40.get('lut4', ice40.get('error')))} | {fmt(ice40.get('carry'))} | "
-              f"{fmt(ice40.get('ram'))} | {fmt(ice40.get('dsp'))} | {fmt(area.get('lut4'))} | "
+        generic, area, placed_row = row.get("generic", {}), row["ecp5"], row.get("pnr", {})
+        print(f"| {row['label']} | {fmt(generic.get('ge', generic.get('error', 'no GE view')))} "
+              f"| {fmt(row['predicted_ge'])} | {fmt(area.get('lut4', area.get('error')))} | "
               f"{fmt(area.get('ccu2c'))} | {fmt(area.get('ebr'))} | {fmt(area.get('mult18'))} | "
-              f"{fmt(ecp5.get('fmax_mhz', ecp5.get('error')), 1)} | "
-              f"{row['results_per_cycle']:.3g} | {fmt(per_ge, 3)} | {fmt(per_lut, 1)} |")
+              f"{fmt(placed_row.get('fmax_mhz', placed_row.get('error')), 1)} | "
+              f"{row['results_per_cycle']:.3g} | {fmt(per_kge(row), 4)} | "
+              f"{fmt(per_klut(row, fmax=False), 4)} | {fmt(per_klut(row), 2)} |")
 
 
-def print_ratios(rows):
-    print("\n**hybrid / lut** (area efficiency at equal throughput, one result per cycle; the "
-          "ALLMod paper reports 1.65x at 128 bits)\n")
-    print("| modulus | bits | hybrid split | per GE | per ECP5 LUT × Fmax |")
+def best(rows, metric, prefix):
+    scored = [(metric(row), row) for row in rows
+              if row["label"].startswith(prefix) and metric(row) is not None]
+    return max(scored, key=lambda pair: pair[0]) if scored else (None, None)
+
+
+def print_ratios(results):
+    print("\n**hybrid / lut**, area efficiency at one result per cycle (ALLMod: 1.65× at 128 "
+          "bits, 3× at 8,192 bits, FPGA)\n")
+    print("| modulus | bits | view | best hybrid | hybrid | lut | hybrid/lut | "
+          "best hybrid-bram | hybrid-bram/lut | lut-bram | hybrid-bram/lut-bram |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    views = [("results/cycle per kGE", per_kge),
+             ("results/cycle per ECP5 kLUT", lambda row: per_klut(row, fmax=False)),
+             ("Mresults/s per ECP5 kLUT", per_klut)]
+    for modulus, rows in results.items():
+        lut = next(row for row in rows if row["label"] == "lut")
+        lut_bram = next(row for row in rows if row["label"] == "lut-bram")
+        for view, metric in views:
+            hybrid, hybrid_row = best(rows, metric, "hybrid ")
+            bram, bram_row = best(rows, metric, "hybrid-bram")
+            base, base_bram = metric(lut), metric(lut_bram)
+
+            def ratio(a, b):
+                return f"{a / b:.2f}×" if a and b else "—"
+            print(f"| {modulus} | {MODULI[modulus].bits} | {view} | "
+                  f"{hybrid_row['label'] if hybrid_row else '—'} | {fmt(hybrid, 4)} | "
+                  f"{fmt(base, 4)} | {ratio(hybrid, base)} | "
+                  f"{bram_row['label'] if bram_row else '—'} | {ratio(bram, base)} | "
+                  f"{fmt(base_bram, 4)} | {ratio(bram, base_bram)} |")
+
+
+def print_auto(results):
+    print("\n**auto** — the method it builds against the measured best (logic tables, "
+          "Montgomery excluded; `iterative` counts at its throughput)\n")
+    print("| modulus | auto picks | best per GE | best per ECP5 LUT × Fmax | agrees |")
     print("|---|---|---|---|---|")
-    for modulus in MODULI_BY_WIDTH:
-        pair = {row["method"]: row for row in rows if row["modulus"] == modulus}
-        if "hybrid" not in pair or "lut" not in pair:
-            continue
-        (hybrid_ge, hybrid_lut), (lut_ge, lut_lut) = efficiencies(pair["hybrid"]), \
-            efficiencies(pair["lut"])
-        if hybrid_ge and lut_ge:
-            per_ge = fmt(hybrid_ge / lut_ge, 2)
-        else:
-            # Both run at one result per cycle, so the efficiency ratio is the GE ratio.
-            predicted = pair["lut"]["predicted_ge"] / pair["hybrid"]["predicted_ge"]
-            per_ge = f"{predicted:.2f} (model, not synthesized)"
-        split = pair["hybrid"]["params"]
-        print(f"| {modulus} | {MODULI[modulus].bits} | {split['lut_groups']}/"
-              f"{split['merge_level']} | {per_ge} | "
-              f"{fmt(hybrid_lut / lut_lut if hybrid_lut and lut_lut else None, 2)} |")
+    for modulus, rows in results.items():
+        q = MODULI[modulus].value
+        picked = cost.choose_method("modred", q, 2 * q.bit_length(), K, "logic", 8)
+        # Montgomery's output is x·R⁻¹ mod q, a different function: auto never builds it.
+        logic = [row for row in rows if row["params"].get("table_storage") != "bram"
+                 and row["params"]["method"] != "montgomery"]
+        _, by_ge = best(logic, per_kge, "")
+        _, by_lut = best(logic, per_klut, "")
+        names = [row["label"] if row else "not measured" for row in (by_ge, by_lut)]
+        agrees = ["yes" if row is not None and row["params"]["method"] == picked else "no"
+                  for row in (by_ge, by_lut)]
+        print(f"| {modulus} | {picked} | {names[0]} | {names[1]} | GE: {agrees[0]}, "
+              f"ECP5: {agrees[1]} |")
 
 
 def main():
@@ -264,26 +234,17 @@ def main():
     versions = tools.versions()
     print(f"Modular reduction bench — Yosys {versions['yosys']}, nextpnr-ecp5 "
           f"{versions['nextpnr-ecp5']}, amaranth {versions['amaranth']}; per-tool limit "
-          f"{TIMEOUT:.0f} s")
-    splits = {}
-    for modulus in SWEPT:
-        log(f"sweep {modulus}")
-        splits[modulus] = sweep(modulus)
-    for modulus in MODULI_BY_WIDTH:
-        if modulus not in splits:
-            splits[modulus] = model_split(modulus)
-            print(f"\nHybrid split for {modulus} picked by the cost model from the same grid: "
-                  f"lut_groups {splits[modulus]['lut_groups']}, merge_level "
-                  f"{splits[modulus]['merge_level']}")
-    rows = []
-    for modulus in MODULI_BY_WIDTH:
-        for method in METHODS:
-            if applicable(modulus, method):
-                log(f"{modulus} {method}")
-                rows.append(evaluate(modulus, method, splits[modulus]))
-    write_atomic(WORK / "results.json", json.dumps(rows, indent=1, default=str))
-    print_table(rows)
-    print_ratios(rows)
+          f"{TIMEOUT:.0f} s, {SEEDS} placement seed(s)")
+    results = {}
+    for modulus in MODULI_LIST:
+        results[modulus] = []
+        for label, params in configurations(modulus):
+            log(f"{modulus} {label}")
+            results[modulus].append(evaluate(label, params))
+        print_rows(modulus, results[modulus])
+    write_atomic(WORK / "results.json", json.dumps(results, indent=1, default=str))
+    print_ratios(results)
+    print_auto(results)
     print(f"\n({time.time() - started:.0f} s)")
 
 

@@ -17,11 +17,21 @@ icepack/ecppack, constrained to the board clock) and prints:
 * for the engine comparison, each engine's MACs/s and MACs/s per logic cell as a ratio to the
   ``ternary_lut`` tile on the same board, measured in the same run with the same tools.
 
+Then the NTT tiles alone (``designs/ntt_*.yaml``), placed out of context on an ECP5-85F and
+in nextpnr's flop harness on an iCE40 UP5K (:func:`hwgen.flow.pnr.place_and_route`, median
+Fmax of three seeds): LUT4, carry cells, block RAM and DSPs, butterfly utilization, NTT/s at
+the median Fmax, and NTTs per cycle per kLUT against the public anchor, a Kyber NTT-256 in
+777 LUT + 1 DSP at 1,414 cycles per transform on an Artix-7 (1/1,414 per 0.777 kLUT ≈
+9.1·10⁻⁴). ECP5 LUTs are counted two ways: LUT4 alone, and LUT4 + 2 × CCU2C (a carry cell
+holds two LUT4s; an Artix-7 adder bit is one LUT6 beside its CARRY4, so the second is the
+conservative count).
+
 Builds are cached by a hash of their inputs (``build/bench_tops/NAME/bitstream/BOARD``), so
 a rerun only builds what changed. ``HWGEN_BENCH_BOARDS`` narrows the boards (default:
 ``icebreaker ulx3s orangecrab``), ``HWGEN_BENCH_DESIGNS`` the designs (names, default: all;
 the engine comparison needs the default config's name); ``HWGEN_BENCH_TIMEOUT`` limits each build in
-seconds (default 3600).
+seconds (default 3600); ``HWGEN_BENCH_SECTIONS`` picks ``boards`` and/or ``ntt`` (default
+both).
 
     nice -n 10 .venv/bin/python bench/tops.py
 """
@@ -36,7 +46,7 @@ from amaranth.hdl import UnusedElaboratable
 
 from hwgen.board.boards import BOARDS
 from hwgen.config import from_mapping, load
-from hwgen.flow import bitstream, pnr, tools
+from hwgen.flow import bitstream, pnr, tools, verilog
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WORK = pathlib.Path("build/bench_tops")
@@ -44,6 +54,9 @@ BOARD_LIST = os.environ.get("HWGEN_BENCH_BOARDS", " ".join(BOARDS)).split()
 # Names of the designs to build (tops and engine variants); default: all.
 DESIGN_FILTER = os.environ.get("HWGEN_BENCH_DESIGNS", "").split()
 TIMEOUT = float(os.environ.get("HWGEN_BENCH_TIMEOUT", "3600"))
+SECTIONS = os.environ.get("HWGEN_BENCH_SECTIONS", "boards ntt").split()
+# Kyber NTT-256 on an Artix-7: 777 LUT + 1 DSP, 1,414 cycles per transform.
+ANCHOR_NTT_PER_CYCLE_PER_KLUT = 1 / 1414 / 0.777
 # Logic cells per board family, as nextpnr names them.
 LOGIC = ("ICESTORM_LC", "TRELLIS_COMB")
 RAM = ("ICESTORM_RAM", "ICESTORM_SPRAM", "DP16KD")
@@ -154,9 +167,64 @@ def table(designs, results, extra=None):
     return "\n".join(lines)
 
 
+def ntt_core(design, target, device):
+    """The NTT tile alone placed and routed (report with ``pnr``), or ``{"error": text}``."""
+    emitted = verilog.emit(design, WORK / "cores" / design.digest)
+    try:
+        return pnr.place_and_route(design, emitted, target, device=device,
+                                   reports_dir=emitted.dir / "reports", timeout=TIMEOUT)
+    except tools.ToolError as error:
+        last = (error.detail.strip().splitlines() or ["(no message)"])[-1]
+        return {"error": f"{error.tool} failed: {last}"}
+
+
+def ntt_table(designs):
+    """NTT tiles out of context: area, utilization, NTT/s and NTTs per cycle per kLUT."""
+    header = ["design", "target", "LUT4", "carry", "BRAM/EBR", "DSP", "Fmax MHz (median, best)",
+              "butterfly utilization", "cycles/NTT", "NTT/s at median Fmax",
+              "NTT/cycle per kLUT (LUT4)", "per kLUT (LUT4 + 2 carry)", "vs Artix-7 anchor"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for design in designs:
+        perf = performance(design)
+        for target, device in (("ecp5", "85k"), ("ice40", "up5k")):
+            log(f"placing {design.name} alone on {target}-{device}")
+            report = ntt_core(design, target, device)
+            if "error" in report:
+                lines.append(f"| {design.name} | {target} | {report['error']} |" + " |" * 10)
+                continue
+            area, placed = report["area"], report["pnr"]
+            carry = area.get("ccu2c", area.get("carry", 0))
+            ram = area.get("ebr", area.get("ram", 0))
+            dsp = area.get("mult18", area.get("dsp", 0))
+            per_cycle = perf["transforms_per_cycle"]
+            luts = area["lut4"] / 1000
+            with_carry = (area["lut4"] + 2 * carry) / 1000 if target == "ecp5" else luts
+            conservative = per_cycle / with_carry
+            lines.append(
+                f"| {design.name} | {target}-{device} | {area['lut4']:,} | {carry:,} | {ram} | "
+                f"{dsp} | {placed['fmax_mhz']:.1f} ({placed['fmax_best_mhz']:.1f}) | "
+                f"{100 * perf['butterfly_utilization']:.1f} % | "
+                f"{perf['cycles_per_transform']:,.0f} | "
+                f"{_rate(per_cycle * placed['fmax_mhz'] * 1e6)}NTT/s | "
+                f"{per_cycle / luts:.3g} | {conservative:.3g} | "
+                f"{conservative / ANCHOR_NTT_PER_CYCLE_PER_KLUT:.2f}x |")
+    return "\n".join(lines)
+
+
 def main():
     def wanted(design):
         return not DESIGN_FILTER or design.name in DESIGN_FILTER
+
+    if "ntt" in SECTIONS:
+        ntts = [design for design in shipped_tops()
+                if design.kind.name == "ntt_tile" and wanted(design)]
+        print("NTT tiles alone (ECP5-85F out of context; iCE40 UP5K in the flop harness; "
+              f"median of {pnr.DEFAULT_SEEDS} placement seeds); anchor: "
+              f"{ANCHOR_NTT_PER_CYCLE_PER_KLUT:.3g} NTT/cycle per kLUT (Artix-7 Kyber)\n")
+        print(ntt_table(ntts))
+        print()
+    if "boards" not in SECTIONS:
+        return
 
     tops = [design for design in shipped_tops() if wanted(design)]
     variants = [design for design in engine_variants() if wanted(design)]
