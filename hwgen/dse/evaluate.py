@@ -6,16 +6,21 @@ a plain dictionary, so it runs the same in a local process pool and on a Dask wo
 Results come from the one result cache that ``hwgen synth``, ``hwgen pnr`` and the benches use
 (:mod:`hwgen.flow.measure`: ``CACHE/synth``, ``CACHE/units``; :mod:`hwgen.flow.pnr`:
 ``CACHE/pnr``), keyed by a hash of the emitted Verilog, the tool versions, the flow script
-and the target. A tool that fails (an error, a design that does not fit, or the
+and the target. A finished point's figures are also kept under ``CACHE/points`` by its config,
+its targets and a hash of the generator's own files and tool versions, so that a rerun finds
+them without emitting the Verilog again. A tool that fails (an error, a design that does not fit, or the
 point's time running out) leaves a failure record under ``CACHE/failed`` with the tool's
 error text, so a rerun reports it again instead of repeating it; a timed-out point is
 retried when the sweep allows it more time, and any failure when the caller asks for it.
 """
 import dataclasses
+import functools
+import hashlib
 import json
 import pathlib
 import time
 
+import hwgen
 from hwgen.config import from_mapping
 from hwgen.dse import models
 from hwgen.flow import measure, pnr, tools, verilog
@@ -59,6 +64,10 @@ def evaluate(task):
                    **models.predict(design.kind.name, design.params.to_dict())}
         return {"index": task.index, "status": "ok", "cached": False, "figures": figures,
                 "error": None}
+    point_path = pathlib.Path(task.cache_dir) / "points" / f"{_point_key(task)}.json"
+    if point_path.exists():
+        return {"index": task.index, "status": "ok", "cached": True,
+                "figures": json.loads(point_path.read_text()), "error": None}
     emitted = verilog.emit(design, pathlib.Path(task.work_dir) / design.digest)
     text = emitted.verilog.read_text()
     figures = performance(json.loads(emitted.manifest.read_text()))
@@ -101,8 +110,30 @@ def evaluate(task):
                 return _failed(task, figures, message, cached=False)
             all_cached &= hit
             figures.update(_report_figures(target.name, report))
+    write_atomic(point_path, json.dumps(figures, indent=2))
     return {"index": task.index, "status": "ok", "cached": all_cached, "figures": figures,
             "error": None}
+
+
+@functools.cache
+def _generator_digest():
+    """Hash of everything besides a config that its Verilog and figures depend on: hwgen's
+    own files (generators, flow scripts) and the tool versions."""
+    digest = hashlib.sha256(json.dumps(tools.versions(), sort_keys=True).encode())
+    root = pathlib.Path(hwgen.__file__).parent
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _point_key(task):
+    """The key of a point's figures in ``CACHE/points``: its config and targets under this
+    generator (:func:`_generator_digest`). A finished point is found there without emitting
+    its Verilog again."""
+    text = json.dumps([task.config, [dataclasses.asdict(target) for target in task.targets],
+                       _generator_digest()], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _recorded_failure(path, task):

@@ -10,7 +10,7 @@ import yaml
 
 from hwgen import cli, dse
 from hwgen.config import ConfigError
-from hwgen.dse import calibrate, models
+from hwgen.dse import calibrate, evaluate, models
 from hwgen.dse.expr import Expression, ExpressionError
 from hwgen.dse.pareto import pareto_front
 from hwgen.dse.runner import Interrupted, run_points, tasks_for
@@ -248,6 +248,20 @@ def test_a_rerun_computes_nothing_and_gives_identical_results(local_run, tmp_pat
     assert points_of(tmp_path / "out") == points_of(root / "out")
     for name, content in before.items():
         assert (tmp_path / "out" / name).read_bytes() == content
+
+
+def test_a_finished_point_is_found_without_emitting_its_verilog(local_run, tmp_path,
+                                                                 monkeypatch):
+    root, parsed, _ = local_run
+    task = tasks_for(parsed, parsed.points()[0], cache_dir=root / "cache",
+                     work_dir=tmp_path / "work")[0]
+    first = evaluate.evaluate(task)
+    monkeypatch.setattr(evaluate.verilog, "emit", lambda *args: pytest.fail("emitted"))
+    assert evaluate.evaluate(task) == {**first, "cached": True}
+    # Another generator (a changed source file or tool) is another key.
+    monkeypatch.setattr(evaluate, "_generator_digest", lambda: "changed")
+    with pytest.raises(pytest.fail.Exception, match="emitted"):
+        evaluate.evaluate(task)
 
 
 def test_a_killed_worker_is_replaced_and_every_point_computed_once(local_run, tmp_path):
