@@ -59,6 +59,10 @@ class StreamHarness(wiring.Component):
         self._bound = bound
         super().__init__(dict(core.signature.members))
 
+    @property
+    def bound(self):
+        return self._bound
+
     def elaborate(self, platform):
         m = Module()
         m.submodules[CORE] = core = self._core

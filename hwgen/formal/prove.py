@@ -136,9 +136,9 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine="yice
             steps = trace.read(outcome.trace)
             inputs = [name for name, info in manifest["streams"].items() if info["dir"] == "in"]
             owed = families.expected(design, _accepted_beats(steps, manifest, inputs[0]))
-            result.replay = trace.write_replay(job_dir / "replay.json", steps=steps,
-                                               manifest=manifest, failed=outcome.failed,
-                                               expected=owed)
+            result.replay = trace.write_replay(
+                job_dir / "replay.json", steps=steps, manifest=manifest, failed=outcome.failed,
+                expected=owed, answer_bound=harness.bound if prop == "answer" else None)
         write_atomic(job_dir / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
         results.append(result)
     return results

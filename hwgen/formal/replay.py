@@ -1,7 +1,7 @@
 """Replaying a counterexample of ``hwgen prove`` in cocotb on the emitted Verilog.
 
 ``run(emitted, replay_file)`` builds the design with Verilator (as :mod:`hwgen.flow.sim`
-does) and runs :mod:`hwgen.formal.replay_tb`; it raises :class:`~hwgen.flow.sim.SimulationError`
+does) and runs :mod:`hwgen.testbenches.replay_tb`; it raises :class:`~hwgen.flow.sim.SimulationError`
 when the design breaks a property on the replayed inputs, which is what a counterexample
 that carries over from the proof to simulation does.
 """
@@ -10,7 +10,7 @@ import pathlib
 import subprocess
 
 from hwgen.flow import tools
-from hwgen.flow.sim import VERILATOR_ARGS, SimulationError, _failure_excerpt
+from hwgen.flow.sim import VERILATOR_ARGS, SimulationError, _failure_excerpt, testbench_module
 
 __all__ = ["run"]
 
@@ -34,7 +34,7 @@ def run(emitted, replay_file):
     test_log, results = build_dir / "test.log", build_dir / "results.xml"
     results.unlink(missing_ok=True)
     try:
-        runner.test(hdl_toplevel=name, test_module="hwgen.formal.replay_tb", build_dir=build_dir,
+        runner.test(hdl_toplevel=name, test_module=testbench_module("replay_tb"), build_dir=build_dir,
                     log_file=test_log, results_xml=str(results),
                     extra_env={"HWGEN_MANIFEST": str(emitted.manifest.resolve()),
                                "HWGEN_REPLAY": str(replay_file)})

@@ -59,9 +59,10 @@ def replay_sequence(steps, manifest):
     return [{port: step.get(port) or 0 for port in inputs} for step in steps]
 
 
-def write_replay(path, *, steps, manifest, failed, expected=None):
-    """Write the replay file: the design config, the input values per cycle, the property
-    that failed and, where a golden model says, the output beats the design owes."""
+def write_replay(path, *, steps, manifest, failed, expected=None, answer_bound=None):
+    """Write the replay file: the design config, the input values per cycle, the assertions
+    that failed and, where they apply, the output beats the golden model says the design
+    owes and the answer bound of packet accounting."""
     document = {
         "design": {"name": manifest["name"], "kind": manifest["kind"],
                    "params": manifest["params"]},
@@ -70,4 +71,6 @@ def write_replay(path, *, steps, manifest, failed, expected=None):
     }
     if expected is not None:
         document["expected"] = expected
+    if answer_bound is not None:
+        document["answer_bound"] = answer_bound
     return write_atomic(path, json.dumps(document, indent=1) + "\n")

@@ -142,7 +142,7 @@ def test_dropped_valid_is_caught_and_replays(root, tmp_path):
     result = _only(prove.prove(design, tmp_path, props=["stream"]))
     assert result.outcome.status == "counterexample"
     assert result.outcome.failed == ["o: valid dropped before the beat was taken"]
-    with pytest.raises(SimulationError, match="valid dropped before the beat was taken"):
+    with pytest.raises(SimulationError, match="the design dropped valid"):
         replay.run(verilog.Emitted(tmp_path, design.name), result.replay)
 
 
@@ -170,3 +170,34 @@ def test_cli_prove_reports(root, tmp_path, capsys):
     assert "| ternary_addsub_int4 | answer: packets answered within 1 cycles | bounded to " \
            "depth 4 |" in out
     assert "| ternary_addsub_int4 | equivalence:" not in out
+
+
+STREAMS = {"streams": {
+    "i": {"dir": "in", "payload_width": 4, "fields": {"x": {"lsb": 0, "width": 4, "signed": False}}},
+    "o": {"dir": "out", "payload_width": 4, "fields": {"r": {"lsb": 0, "width": 4, "signed": False}}},
+}}
+
+
+def _cycle(i_valid=0, i_ready=1, o_valid=0, o_ready=1, payload=0):
+    return {"i__valid": i_valid, "i__ready": i_ready, "i__payload": payload,
+            "o__valid": o_valid, "o__ready": o_ready, "o__payload": payload}
+
+
+def test_replay_checker_applies_the_answer_bound():
+    from hwgen.testbenches.replay_tb import Checker
+    checker = Checker(STREAMS, None, bound=2)
+    checker.observe(_cycle(i_valid=1))
+    checker.observe(_cycle())
+    checker.observe(_cycle())
+    with pytest.raises(AssertionError, match="no output beat within 2 ready cycles"):
+        checker.observe(_cycle())
+
+
+def test_replay_checker_rejects_unrequested_beats_and_wrong_values():
+    from hwgen.testbenches.replay_tb import Checker
+    with pytest.raises(AssertionError, match="output beat without an input packet"):
+        Checker(STREAMS, None, bound=2).observe(_cycle(o_valid=1))
+    checker = Checker(STREAMS, {"o": [{"r": 5}]}, bound=None)
+    checker.observe(_cycle(i_valid=1, payload=3))
+    with pytest.raises(AssertionError, match=r"beat 0 is \{'r': 3\}, the golden model says"):
+        checker.observe(_cycle(o_valid=1, payload=3))

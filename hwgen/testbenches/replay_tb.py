@@ -1,10 +1,11 @@
-"""cocotb testbench that replays a counterexample of ``hwgen prove`` on the emitted Verilog.
+"""cocotb testbench that replays a counterexample of ``hwgen prove`` (:mod:`hwgen.formal`) on
+the emitted Verilog.
 
 It drives the design's inputs cycle by cycle as the replay file lists them (after a reset,
 which puts the design where the proof started) and checks, independently of the proof's
-harness, what the proof asserted: the stream rules on the outputs, packet accounting and
-the answer bound, and, where the replay file lists them, the output beats the golden model
-owes. The test fails on the first violation.
+harness, what the proof asserted: the handshake rules on every stream, the output beats the
+golden model owes and packet accounting with the answer bound where the replay file lists
+them. The test fails on the first violation.
 
 Environment: ``HWGEN_MANIFEST``, ``HWGEN_REPLAY``.
 """
@@ -17,6 +18,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from hwgen.flow.payload import unpack
+from hwgen.flow.traffic import StreamRules
 
 
 def _read(handle):
@@ -25,37 +27,36 @@ def _read(handle):
 
 
 class Checker:
-    """The proof's properties over sampled port values, one :meth:`observe` per cycle."""
+    """The proof's properties over sampled port values, one :meth:`observe` per cycle: the
+    handshake rules on every stream (:class:`~hwgen.flow.traffic.StreamRules`), the golden
+    output beats where the replay file lists them, and packet accounting with the answer
+    bound (the twin of :func:`hwgen.formal.properties.packet_accounting`)."""
 
     def __init__(self, manifest, expected, bound):
         streams = manifest["streams"]
         self._inputs = [name for name, info in streams.items() if info["dir"] == "in"]
         self._outputs = {name: info for name, info in streams.items() if info["dir"] == "out"}
+        self._rules = [StreamRules(name, "the replay" if info["dir"] == "in" else "the design")
+                       for name, info in streams.items()]
         self._expected = {name: list(beats) for name, beats in (expected or {}).items()}
         self._received = {name: [] for name in self._outputs}
-        self._stalled = {}
-        self._accounting = len(self._inputs) == len(self._outputs) == 1 and bound
-        self._bound = bound
+        self._fields = {name: info["fields"] for name, info in streams.items()}
+        self._bound = bound if len(self._inputs) == len(self._outputs) == 1 else None
         self._owed = self._waiting = 0
         self._input_open = False
         self.cycle = 0
 
-    def _packet_end(self, stream, beat):
-        return beat.get("last", 1)
+    def _ends_packet(self, name, payload):
+        fields = self._fields[name]
+        return "last" not in fields or unpack(fields, payload)["last"]
 
     def observe(self, sampled):
-        for name, info in self._outputs.items():
-            valid, ready = sampled[f"{name}__valid"], sampled[f"{name}__ready"]
-            payload = sampled[f"{name}__payload"]
-            held = self._stalled.get(name)
-            if held is not None:
-                assert valid, f"cycle {self.cycle}: {name}: valid dropped before the beat " \
-                              f"was taken"
-                assert payload == held, f"cycle {self.cycle}: {name}: payload changed while " \
-                                        f"the beat waited"
-            self._stalled[name] = payload if valid and not ready else None
-            if valid and ready and name in self._expected:
-                beat = unpack(info["fields"], payload)
+        for rules in self._rules:
+            rules.check(self.cycle, *(sampled[f"{rules.name}__{port}"]
+                                      for port in ("valid", "ready", "payload")))
+        for name in self._outputs:
+            if name in self._expected and sampled[f"{name}__valid"] and sampled[f"{name}__ready"]:
+                beat = unpack(self._fields[name], sampled[f"{name}__payload"])
                 index = len(self._received[name])
                 assert index < len(self._expected[name]), \
                     f"cycle {self.cycle}: {name}: beat {index} has no input to answer: {beat}"
@@ -63,30 +64,27 @@ class Checker:
                     f"cycle {self.cycle}: {name}: beat {index} is {beat}, the golden model " \
                     f"says {self._expected[name][index]}"
                 self._received[name].append(beat)
-        if self._accounting:
+        if self._bound:
             self._account(sampled)
         self.cycle += 1
 
     def _account(self, sampled):
-        (i,), (o, info) = self._inputs, next(iter(self._outputs.items()))
-        manifest_fields = info["fields"]
+        (i,), (o,) = self._inputs, self._outputs
         o_valid, o_ready = sampled[f"{o}__valid"], sampled[f"{o}__ready"]
         assert not o_valid or self._owed, \
             f"cycle {self.cycle}: {o}: output beat without an input packet to answer"
         assert self._waiting < self._bound, \
             f"cycle {self.cycle}: {o}: no output beat within {self._bound} ready cycles of a " \
             f"complete input packet"
-        complete = self._owed > self._input_open
-        if not complete or (o_valid and o_ready):
+        if self._owed <= self._input_open or (o_valid and o_ready):
             self._waiting = 0
         elif o_ready:
             self._waiting += 1
-        if o_valid and o_ready and ("last" not in manifest_fields or
-                                    unpack(manifest_fields, sampled[f"{o}__payload"])["last"]):
+        if o_valid and o_ready and self._ends_packet(o, sampled[f"{o}__payload"]):
             self._owed -= 1
         if sampled[f"{i}__valid"] and sampled[f"{i}__ready"]:
             self._owed += not self._input_open
-            self._input_open = not sampled.get(f"{i}__last", 1)
+            self._input_open = not self._ends_packet(i, sampled[f"{i}__payload"])
 
 
 @cocotb.test()
@@ -94,7 +92,7 @@ async def replay(dut):
     """The counterexample's input sequence, checked against the properties it broke."""
     manifest = json.loads(pathlib.Path(os.environ["HWGEN_MANIFEST"]).read_text())
     document = json.loads(pathlib.Path(os.environ["HWGEN_REPLAY"]).read_text())
-    checker = Checker(manifest, document.get("expected"), manifest.get("latency_cycles"))
+    checker = Checker(manifest, document.get("expected"), document.get("answer_bound"))
     ports = {port: getattr(dut, port) for port in manifest["ports"]}
     sampled_ports = [port for port, info in manifest["ports"].items()
                      if port.endswith(("__valid", "__ready", "__payload"))]
@@ -111,8 +109,4 @@ async def replay(dut):
         for port, value in cycle.items():
             ports[port].value = value
         await ReadOnly()
-        sampled = {port: _read(ports[port]) for port in sampled_ports}
-        for name, info in manifest["streams"].items():
-            if info["dir"] == "in" and "last" in info["fields"]:
-                sampled[f"{name}__last"] = unpack(info["fields"], sampled[f"{name}__payload"])["last"]
-        checker.observe(sampled)
+        checker.observe({port: _read(ports[port]) for port in sampled_ports})
