@@ -64,13 +64,19 @@ class Result:
                 "replay": str(self.replay) if self.replay else None}
 
 
-def default_depth(performance, prop):
-    """Steps for the stream rules: a beat enters, crosses the design and leaves, with a
-    second one behind it (twice the latency plus the cycles a beat occupies the input). For
-    equivalence, a beat crossing with a few around it: each further step adds a copy of the
-    datapath with free data to the solver's problem, and the time grows about threefold."""
-    latency = performance.get("latency_cycles", 8)
-    interval = math.ceil(performance.get("cycles_per_beat", 1))
+def default_depth(performance, prop, reference=None):
+    """Steps for the stream rules: k-induction with a k that lets a beat occupy the input
+    and a few cycles more (the rules are about a register or two per stream). For the answer
+    bound: a beat enters, crosses the design and leaves, with a second one behind it (twice
+    the latency plus the cycles a beat occupies the input). For equivalence, one beat crossing the slower of the design and its
+    reference (``reference``: the reference design's figures), with room to spare: each
+    further step adds a copy of the datapath with free data to the solver's problem, and
+    the time grows about threefold per step."""
+    figures = [performance] + ([reference] if reference else [])
+    latency = max(f.get("latency_cycles", 8) for f in figures)
+    interval = max(math.ceil(f.get("cycles_per_beat", 1)) for f in figures)
+    if prop == "stream":
+        return max(6, interval + 4)
     if prop == "equivalence":
         return latency + 2 * interval + 2
     return 2 * latency + interval + 4
@@ -87,17 +93,17 @@ def _check_messages(rtlil_text):
 
 def _harness(design, prop, manifest):
     if prop == "stream":
-        return StreamHarness(design.build(), bound=None), "stream rules"
+        return StreamHarness(design.build(), bound=None), "stream rules", None
     if prop == "answer":
         bound = manifest.get("latency_cycles")
         directions = [info["dir"] for info in manifest["streams"].values()]
         if (design.kind.name in families.NO_PACKET_ACCOUNTING or not bound
                 or sorted(directions) != ["in", "out"]):
-            return None, None
+            return None, None, None
         return StreamHarness(design.build(), bound=bound), \
-            f"packets answered within {bound} cycles"
+            f"packets answered within {bound} cycles", None
     found = families.equivalence(design)
-    return (found.harness, f"≡ {found.reference}") if found else (None, None)
+    return (found.harness, f"≡ {found.reference}", found.performance) if found else (None,) * 3
 
 
 def _accepted_beats(steps, manifest, stream):
@@ -117,10 +123,10 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine="yice
     manifest = json.loads(emitted.manifest.read_text())
     results = []
     for prop in props:
-        harness, what = _harness(design, prop, manifest)
+        harness, what, reference = _harness(design, prop, manifest)
         if harness is None:
             continue
-        steps_deep = depth or default_depth(manifest, prop)
+        steps_deep = depth or default_depth(manifest, prop, reference)
         job_dir = emitted.dir / "formal" / prop
         shutil.rmtree(job_dir, ignore_errors=True)
         text = rtlil.convert(harness, name=TOP, emit_src=False)

@@ -100,8 +100,8 @@ _FAILED = re.compile(r"Assert failed in \S+: (.*)$", re.M)
 def run(job_dir, *, depth, timeout):
     """Run the job in ``job_dir`` (written by :func:`write_job`); return its :class:`Outcome`.
 
-    sby stops itself after ``timeout`` seconds; a backstop a little later ends the whole
-    process group should it not.
+    sby stops itself after ``timeout`` seconds; a backstop a little later stops it should it
+    not, and an interrupted run stops it too.
     """
     job_dir = pathlib.Path(job_dir)
     env = _environment(job_dir / "bin",
@@ -113,9 +113,17 @@ def run(job_dir, *, depth, timeout):
                                    start_new_session=True)
         try:
             process.wait(timeout=timeout + 30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        except BaseException:
+            # Interrupted, or sby overran its own limit: SIGINT makes sby stop the engines it
+            # started in their own process groups; anything left after that is killed.
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            if not isinstance(sys.exc_info()[1], subprocess.TimeoutExpired):
+                raise
     seconds = time.monotonic() - started
     text = (job_dir / "sby.log").read_text()
     return _outcome(text, job_dir, depth=depth, seconds=seconds)

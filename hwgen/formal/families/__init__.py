@@ -30,9 +30,12 @@ NO_PACKET_ACCOUNTING = {"llm_tile"}
 
 @dataclasses.dataclass(frozen=True)
 class Equivalence:
-    """A harness asserting the design's functional equivalence, and what it is equivalent to."""
+    """A harness asserting the design's functional equivalence, what it is equivalent to
+    and, for a reference design, that design's performance figures (its latency sets how
+    deep the proof must go)."""
     harness: object
     reference: str
+    performance: dict = None
 
 
 def _shared(values, params_class):
@@ -63,7 +66,9 @@ def equivalence(design):
         return Equivalence(modred.SpecHarness(core), what)
     if design.kind.name in REFERENCES:
         kind, params = _reference_params(design.params, REFERENCES[design.kind.name])
-        return Equivalence(LockstepHarness(design.build(), kind.build(params)), kind.name)
+        reference = kind.build(params)
+        return Equivalence(LockstepHarness(design.build(), reference), kind.name,
+                           reference.performance)
     return None
 
 
