@@ -25,6 +25,7 @@ the first code of length ``l`` is ``(first[l-1] + counts[l-1]) << 1``.
 :data:`ERRORS`; values after the fault are 0. This module is pure NumPy (no hardware imports).
 """
 import dataclasses
+import math
 import warnings
 
 import numpy as np
@@ -315,6 +316,8 @@ def tables_from_words(fmt, words):
 
 def _groups(x, fmt):
     x = np.asarray(x, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError("the tensor must hold finite values only (no NaN or infinity)")
     if x.size % fmt.group_size:
         raise ValueError(f"the tensor must have a multiple of group_size ({fmt.group_size}) "
                          f"values, not {x.size}")
@@ -340,8 +343,10 @@ def _nearest(normalized, centroids):
 
 
 def quantize(groups, fmt, patterns, step):
-    """``(indices, pattern_ids, scales)`` of float groups: each group takes the pattern with
-    the least squared error."""
+    """``(indices, pattern_ids, scales)`` of float groups (docs/huffman_kv.md, "The
+    quantizer"): each group takes the pattern with the least squared error, summed exactly
+    (``math.fsum``, so the choice does not depend on the order of the additions), the lowest
+    number on a tie."""
     scales = _scales(groups, fmt, step)
     normalized = _normalized(groups, scales, fmt, step)
     best_error = np.full(len(groups), np.inf)
@@ -349,7 +354,8 @@ def quantize(groups, fmt, patterns, step):
     pattern_ids = np.zeros(len(groups), dtype=np.int64)
     for pattern, centroids in enumerate(np.asarray(patterns)):
         candidate = _nearest(normalized, centroids)
-        error = ((normalized - centroids[candidate]) ** 2).sum(axis=1)
+        squares = (normalized - centroids[candidate]) ** 2
+        error = np.array([math.fsum(row) for row in squares])
         better = error < best_error
         best_error[better] = error[better]
         indices[better] = candidate[better]

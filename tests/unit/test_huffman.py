@@ -6,6 +6,7 @@ import pytest
 from hwgen.golden import kvformat as kv
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.huffman import HuffmanKVDecoder, HuffmanParams, HuffmanSerialDecoder
+from hwgen.cores.huffman.params import HuffmanPipelineParams as Pipeline
 from hwgen.flow.pysim import run_vectors
 from hwgen.golden import huffman as golden
 
@@ -31,7 +32,18 @@ CONFIGS = {
     # Tables loaded at run time.
     "runtime": dict(group_size=32, block_bits=128, in_bits=32, max_code_len=6,
                     tables="runtime"),
+    # Every pipeline register, runtime tables (the tables travel with the words).
+    "pipelined": dict(group_size=32, block_bits=128, in_bits=32, max_code_len=6,
+                      tables="runtime", pipeline=Pipeline(lookup=True, resolve=1, compact_every=1,
+                                                          assemble=True)),
+    # Registers every other level; a block per word; header across a segment boundary.
+    "pipelined_w64": dict(group_size=16, block_bits=64, in_bits=64, max_code_len=7,
+                          scale_bits=7, pipeline=Pipeline(resolve=2, compact_every=3)),
 }
+
+PIPELINES = [Pipeline(), Pipeline(lookup=True), Pipeline(resolve=1), Pipeline(resolve=3),
+             Pipeline(compact_every=1), Pipeline(compact_every=2, assemble=True),
+             Pipeline(lookup=True, resolve=2, compact_every=2, assemble=True)]
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -42,7 +54,7 @@ def test_matches_reference_under_backpressure(decoder, name):
     run_vectors(decoder(params), vectors, valid_prob=0.6, ready_prob=0.5, seed=9)
 
 
-@pytest.mark.parametrize("name", ["w8", "runtime"])
+@pytest.mark.parametrize("name", ["w8", "runtime", "pipelined"])
 def test_parallel_decoder_at_full_rate(name):
     params = HuffmanParams(**CONFIGS[name])
     run_vectors(HuffmanKVDecoder(params), golden.vectors(params, 12, seed=4))
@@ -65,10 +77,11 @@ def worst_case_blocks(params):
 
 
 @pytest.mark.parametrize("decoder", DECODERS, ids=lambda cls: cls.__name__)
-@pytest.mark.parametrize("name", ["w8", "w32", "w128"])
+@pytest.mark.parametrize("name", ["w8", "w32", "w128", "pipelined"])
 def test_one_word_per_cycle_for_all_shortest_and_all_longest_codes(decoder, name):
     """The declared throughput holds for the worst blocks: no stall ever."""
-    params = HuffmanParams(**dict(CONFIGS[name], max_code_len=6, group_size=16))
+    params = HuffmanParams(**dict(CONFIGS[name], max_code_len=6, group_size=16,
+                                  tables="static"))
     blocks = worst_case_blocks(params)
     assert all(golden.decode_events(params, blocks)[k].err == 0 for k in range(len(blocks)))
     dut = decoder(params)
@@ -80,9 +93,10 @@ def test_one_word_per_cycle_for_all_shortest_and_all_longest_codes(decoder, name
                        + params.words_per_block - 1)
 
 
+@pytest.mark.parametrize("pipeline", PIPELINES, ids=str)
 @pytest.mark.parametrize("decoder", DECODERS, ids=lambda cls: cls.__name__)
-def test_declared_latency_is_the_measured_one(decoder):
-    params = HuffmanParams(**CONFIGS["w32"])
+def test_declared_latency_is_the_measured_one(decoder, pipeline):
+    params = HuffmanParams(**CONFIGS["w32"], pipeline=pipeline)
     dut = decoder(params)
     block = golden.directed(params)[0]
     stats = run_vectors(dut, golden.to_vectors(params, [block]))

@@ -3,6 +3,8 @@ from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hwgen.cores.huffman.speculative import pick, shift_units
+
 __all__ = ["input_layout", "output_layout", "decoded_layout", "BlockAssembler"]
 
 
@@ -65,12 +67,14 @@ class BlockAssembler(wiring.Component):
     i : ``In(stream.Signature(decoded_layout(p, capacity)))``
     o : ``Out(stream.Signature(output_layout(p)))``
 
-    Latency: 1 cycle from the transfer of a block's ``last`` step to its first beat on ``o``.
+    With ``pipeline.assemble`` a register holds each step's indices already moved to their
+    slots (a shift by ``base``) and the products, before they are stored.
+
+    Latency: 1 cycle (2 with ``pipeline.assemble``) from the transfer of a block's ``last``
+    step to its first beat on ``o``.
     Throughput: one step per cycle in, one beat per cycle out; ``i`` waits only while both
     entries hold blocks not yet emitted.
     """
-
-    LATENCY = 1
 
     def __init__(self, params, capacity):
         self._p = params
@@ -79,6 +83,11 @@ class BlockAssembler(wiring.Component):
             "i": In(stream.Signature(decoded_layout(params, capacity))),
             "o": Out(stream.Signature(output_layout(params))),
         })
+
+    @staticmethod
+    def latency(p):
+        """1, plus 1 with ``pipeline.assemble``."""
+        return 1 + int(p.pipeline.assemble)
 
     def elaborate(self, platform):
         m = Module()
@@ -90,36 +99,57 @@ class BlockAssembler(wiring.Component):
         drain = Signal()
         beat = Signal(range(max(p.words_per_block, 2)))  # one bit even for one beat per block
 
+        # A step's indices moved to their slots and its products, before they are stored.
+        placed_layout = data.StructLayout({
+            "symbols": unsigned(p.group_size * w), "count": unsigned(p.group_size.bit_length()),
+            "first": 1, "last": 1, "err": 1,
+            "products": data.ArrayLayout(signed(p.value_bits), p.symbols)})
         step = self.i.p
-        m.d.comb += self.i.ready.eq(~full.bit_select(fill, 1))
-        placed = Signal(p.group_size * w)
-        products = Signal(data.ArrayLayout(signed(p.value_bits), p.symbols))
-        m.d.comb += [placed.eq(step.symbols.as_value() << (step.base * w)),
-                     products.eq(Cat(*[(step.centroids[symbol] * step.scale)[:p.value_bits]
-                                       for symbol in range(p.symbols)]))]
-        with m.If(self.i.valid & self.i.ready):
+        placed = Signal(placed_layout)
+        m.d.comb += [placed.symbols.eq(shift_units(step.symbols.as_value(), step.base, w,
+                                                   p.group_size * w)),
+                     placed.count.eq(step.count), placed.first.eq(step.first),
+                     placed.last.eq(step.last), placed.err.eq(step.err),
+                     placed.products.eq(Cat(*[(step.centroids[symbol] * step.scale)
+                                              [:p.value_bits]
+                                              for symbol in range(p.symbols)]))]
+        store = ~full.bit_select(fill, 1)
+        if p.pipeline.assemble:
+            staged = Signal(placed_layout)
+            staged_valid = Signal()
+            m.d.comb += self.i.ready.eq(~staged_valid | store)
+            with m.If(self.i.ready):
+                m.d.sync += [staged.eq(placed), staged_valid.eq(self.i.valid)]
+            placed, placed_valid = staged, staged_valid
+        else:
+            m.d.comb += self.i.ready.eq(store)
+            placed_valid = self.i.valid
+        with m.If(placed_valid & store):
             for number, entry in enumerate(entries):
                 with m.If(fill == number):
-                    kept = Mux(step.first, 0, entry.symbols.as_value())
-                    m.d.sync += [entry.symbols.eq(kept | placed), entry.count.eq(step.count)]
-                    with m.If(step.last):
-                        m.d.sync += [entry.err.eq(step.err), full[number].eq(1)]
-                        m.d.sync += entry.products.eq(products)
-            with m.If(step.last):
+                    kept = Mux(placed.first, 0, entry.symbols.as_value())
+                    m.d.sync += [entry.symbols.eq(kept | placed.symbols),
+                                 entry.count.eq(placed.count)]
+                    with m.If(placed.last):
+                        m.d.sync += [entry.err.eq(placed.err), full[number].eq(1),
+                                     entry.products.eq(placed.products)]
+            with m.If(placed.last):
                 m.d.sync += fill.eq(~fill)
 
         current = Signal(_entry_layout(p))
         m.d.comb += [current.eq(Mux(drain, entries[1], entries[0])),
                      self.o.valid.eq(full.bit_select(drain, 1))]
         beat_symbols = Signal(p.lanes * w)
-        m.d.comb += beat_symbols.eq(current.symbols.as_value().word_select(beat, p.lanes * w))
+        lane_group = p.lanes * w
+        m.d.comb += beat_symbols.eq(pick([current.symbols.as_value()[k:k + lane_group]
+                                          for k in range(0, p.group_size * w, lane_group)],
+                                         beat))
         for lane in range(p.lanes):
             decoded = beat * p.lanes + lane < current.count
             index = beat_symbols[lane * w:(lane + 1) * w]
             m.d.comb += [
                 self.o.p.idx[lane].eq(Mux(decoded, index, 0)),
-                self.o.p.v[lane].eq(Mux(decoded, current.products.as_value().word_select(
-                    index, p.value_bits), 0)),
+                self.o.p.v[lane].eq(Mux(decoded, pick(current.products, index), 0)),
             ]
         m.d.comb += [self.o.p.first.eq(beat == 0),
                      self.o.p.last.eq(beat == p.words_per_block - 1),

@@ -48,7 +48,7 @@ class _Decoder(wiring.Component):
         p = self._p
         cycles = self.CORE.cycles_per_word(p)
         return {
-            "latency_cycles": self.CORE.latency(p) + BlockAssembler.LATENCY,
+            "latency_cycles": self.CORE.latency(p) + BlockAssembler.latency(p),
             "cycles_per_beat": cycles,
             "compressed_bits_per_cycle": p.in_bits / cycles,
             "values_per_cycle": p.lanes / cycles,
@@ -79,7 +79,9 @@ class HuffmanKVDecoder(_Decoder):
         beats per block; ``err`` on every beat of a bad block, whose values from the fault on
         are 0.
 
-    Latency: 3 cycles from the transfer of a block's last word to its first beat on ``o``.
+    Latency: from the transfer of a block's last word to its first beat on ``o``, 4 cycles
+    (3 for a block of one word) plus one per pipeline register (``params.pipeline``;
+    ``performance["latency_cycles"]``).
     Throughput: one word (``in_bits`` compressed bits, ``lanes`` values) per cycle for every
     block, whatever its codes.
     """

@@ -1,13 +1,15 @@
 """The parallel speculative decoder core: one ``in_bits`` word per cycle, whatever the codes."""
-import functools
-
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hwgen.cores.common.pipeline import Stages
 from hwgen.cores.huffman.assemble import decoded_layout, input_layout
-from hwgen.cores.huffman.tables import LookupSignature, canonical
-from hwgen.cores.huffman.words import header_fields, header_now, held_layout, take_word
+from hwgen.cores.huffman.speculative import (CodeLookup, SegmentWalker, compact,
+                                             compact_levels, resolve_entries, resolve_levels,
+                                             state_count)
+from hwgen.cores.huffman.tables import LookupSignature, book_tables
+from hwgen.cores.huffman.words import header_fields, header_now, held_layout, number_word
 
 __all__ = ["ParallelCore", "SEGMENT_BITS"]
 
@@ -15,36 +17,59 @@ __all__ = ["ParallelCore", "SEGMENT_BITS"]
 SEGMENT_BITS = 8
 
 
+def _segments(width):
+    return [(start, min(start + SEGMENT_BITS, width)) for start in range(0, width, SEGMENT_BITS)]
+
+
+def _min_code_len(p):
+    """The shortest codeword any block can hold: fixed tables know it; runtime ones may
+    have 1-bit codes."""
+    if p.runtime:
+        return 1
+    tables = p.table_set()
+    return min(int(min(length for length in tables.book(p, book).lengths(p.symbols)
+                       if length)) for book in range(p.raw_book + 1))
+
+
 class ParallelCore(wiring.Component):
     """Decodes a word of ``in_bits`` bits per cycle by speculation at every bit position.
 
-    Stage 1 (lookup) decodes a codeword at each of the word's ``in_bits`` positions at once,
-    from a ``max_code_len``-bit window (the next word supplies the windows that cross into it,
-    so a word is looked up when its successor arrives, or at once if it ends its block).
+    Stages, each an optional register (``pipeline``) except the first two:
 
-    Stage 2 (resolve) finds which positions really start codewords. The state of a position is
-    the number of bits left of the codeword it lies in (0: a codeword starts here). Each 8-bit
-    segment is walked from every possible entry state; a log-depth tree composes the
-    segments' state maps and hands every segment its entry state; a log-depth tree of shifts
-    then compacts the symbols of the started codewords, in order, up to the first bad one
-    (an invalid code, or one past the block's end), after which the block is dead.
+    1. *window*: a word waits for its successor, which supplies the ``max_code_len − 1``
+       bits that windows crossing the word boundary need (a word that ends its block does
+       not wait).
+    2. *tables*: the block's header gives the book and pattern; their tables are registered
+       with the word.
+    3. *lookup* (:class:`~hwgen.cores.huffman.speculative.CodeLookup`, one per 8-bit
+       segment): the codeword at every position. Register: ``pipeline.lookup``.
+    4. *resolve* (:class:`~hwgen.cores.huffman.speculative.SegmentWalker` per segment, then
+       :func:`~hwgen.cores.huffman.speculative.resolve_entries`): each segment walked from
+       every entry state, a tree of state-map compositions, the state carried from word to
+       word, each segment's entry state and so its codeword starts. Registers every
+       ``pipeline.resolve`` levels.
+    5. *compact* (:func:`~hwgen.cores.huffman.speculative.compact`): the started symbols
+       packed in order up to the first bad codeword. Registers every
+       ``pipeline.compact_every`` levels.
+    6. *step*: the block's count so far and whether it is dead; one step on ``o``.
 
     Members
     -------
     i : ``In(stream.Signature(input_layout(p)))``
-    o : ``Out(stream.Signature(decoded_layout(p, min(in_bits, group_size))))``, one step per
-        word.
+    o : ``Out(stream.Signature(decoded_layout(p, capacity)))``, one step per word.
     tables : ``Out(LookupSignature(p))``
 
-    Latency: 2 cycles from the transfer of a block's last word to its last step on ``o``.
-    Throughput: one word per cycle while ``o`` is ready.
+    Latency: :meth:`latency` cycles from the transfer of a block's last word to its last step
+    on ``o`` (2 with no pipeline registers). Throughput: one word per cycle while ``o`` is
+    ready.
     """
 
     def __init__(self, params):
         p = params
         self._p = p
+        self._min_len = _min_code_len(p)
         self._capacity = self.capacity(p)
-        self._states = max(p.max_code_len, SEGMENT_BITS)
+        self._states = state_count(p.max_code_len, SEGMENT_BITS)
         self._state_bits = (self._states - 1).bit_length()
         super().__init__({
             "i": In(stream.Signature(input_layout(p))),
@@ -52,29 +77,31 @@ class ParallelCore(wiring.Component):
             "tables": Out(LookupSignature(p)),
         })
 
-    def _stage_layout(self):
-        p = self._p
-        return data.StructLayout({
-            "length": data.ArrayLayout(unsigned(max(1, (p.max_code_len - 1).bit_length())),
-                                       p.in_bits),
-            "symbol": data.ArrayLayout(unsigned(p.sym_bits), p.in_bits),
-            "bad": unsigned(p.in_bits),
-            "index": unsigned(p.words_per_block.bit_length()),
-            "last": 1,
-            "header_ok": 1,
-            "scale": unsigned(p.scale_bits),
-            "centroids": data.ArrayLayout(signed(p.centroid_bits), p.symbols),
-        })
-
     @staticmethod
     def capacity(p):
-        """Most symbols handed to the assembler per step."""
-        return min(p.in_bits, p.group_size)
+        """Most symbols handed to the assembler per step: the word's bits over the shortest
+        code, and no more than a group."""
+        return min(-(-p.in_bits // _min_code_len(p)), p.group_size)
 
     @staticmethod
-    def latency(p):
-        """Cycles from the transfer of a block's last word to its last step on ``o``."""
-        return 2
+    def pipeline_registers(p):
+        """The optional registers, by stage."""
+        pipe = p.pipeline
+        resolve = resolve_levels(len(_segments(p.in_bits)))
+        compaction = compact_levels(p.in_bits)
+        return {
+            "lookup": int(pipe.lookup),
+            "resolve": (resolve - 1) // pipe.resolve if pipe.resolve else 0,
+            "compact": compaction // pipe.compact_every if pipe.compact_every else 0,
+        }
+
+    @classmethod
+    def latency(cls, p):
+        """Cycles from the transfer of a block's last word to its last step on ``o``: the
+        window (a block's last word waits for its predecessor to leave, which waited for
+        it), the tables register and the optional registers."""
+        window = 1 if p.words_per_block == 1 else 2
+        return window + 1 + sum(cls.pipeline_registers(p).values())
 
     @staticmethod
     def cycles_per_word(p):
@@ -84,259 +111,160 @@ class ParallelCore(wiring.Component):
         m = Module()
         p = self._p
         lookup = self.tables
+        width, longest = p.in_bits, p.max_code_len
+        advance = Signal()
+        o_valid = Signal()
+        m.d.comb += [advance.eq(~o_valid | self.o.ready), self.o.valid.eq(o_valid)]
 
-        held = Signal(held_layout(p))
-        held_valid = Signal()
-        stage = Signal(self._stage_layout())
-        stage_valid = Signal()
-        stage_free = ~stage_valid | self.o.ready
+        # 1. Window: two word slots; the older is processed once the younger has arrived.
+        slots = [Signal(held_layout(p), name=f"slot{index}") for index in range(2)]
+        full = [Signal(name=f"slot{index}_full") for index in range(2)]
+        held = slots[0]
         final = held.last | (held.index == p.words_per_block - 1)
         past_block = held.index == p.words_per_block
-        # A word that ends its block (or lies past it) needs no successor to be looked up.
         standalone = final | past_block
+        process = full[0] & advance & (standalone | full[1])
+        m.d.comb += self.i.ready.eq(~full[1] | process)
         accept = self.i.valid & self.i.ready
-        process = held_valid & stage_free & (standalone | self.i.valid)
-        m.d.comb += [self.i.ready.eq(~held_valid | stage_free),
-                     lookup.busy.eq(held_valid), lookup.busy_bank.eq(held.bank)]
-        take_word(m, p, self.i.p, accept, lookup, held)
-        with m.If(accept):
-            m.d.sync += held_valid.eq(1)
-        with m.Elif(process):
-            m.d.sync += held_valid.eq(0)
+        incoming = number_word(m, p, self.i.p, accept, lookup)
+        m.d.comb += lookup.in_use.eq(Cat(*[
+            (full[0] & (held.bank == bank)) | (full[1] & (slots[1].bank == bank))
+            for bank in range(2)]))
+        with m.If(process):
+            m.d.sync += [slots[0].eq(slots[1]), full[0].eq(full[1]), full[1].eq(0)]
+            with m.If(accept):
+                with m.If(full[1]):
+                    m.d.sync += [slots[1].eq(incoming), full[1].eq(1)]
+                with m.Else():
+                    m.d.sync += [slots[0].eq(incoming), full[0].eq(1)]
+        with m.Elif(accept):
+            with m.If(full[0]):
+                m.d.sync += [slots[1].eq(incoming), full[1].eq(1)]
+            with m.Else():
+                m.d.sync += [slots[0].eq(incoming), full[0].eq(1)]
 
+        # 2. Tables: the header so far; the block's tables are taken when it is complete.
         header = Signal(p.header_bits)
         current_header = header_now(m, p, held, header)
         book, pattern, scale = header_fields(p, current_header)
         m.d.comb += [lookup.bank.eq(held.bank), lookup.book.eq(book), lookup.pattern.eq(pattern)]
-        lengths, symbols, bad = self._lookup(m, held, standalone, final)
-        with m.If(process):
-            m.d.sync += [
-                header.eq(current_header),
-                stage_valid.eq(1),
-                stage.length.eq(lengths), stage.symbol.eq(symbols), stage.bad.eq(bad),
-                stage.index.eq(held.index), stage.last.eq(held.last),
-                stage.header_ok.eq(lookup.book_ok & lookup.pattern_ok),
-                stage.scale.eq(scale), stage.centroids.eq(lookup.centroids),
-            ]
-        with m.Elif(self.o.valid & self.o.ready):
-            m.d.sync += stage_valid.eq(0)
-
-        m.d.comb += self.o.valid.eq(stage_valid)
-        self._resolve(m, stage)
-        return m
-
-    def _lookup(self, m, held, standalone, final):
-        """Per bit position of the held word: codeword length − 1, symbol, and whether the
-        codeword is bad (matches no code, or runs past the end of a block's final word).
-
-        A window of ``max_code_len`` bits holds a code of length ``l`` when it is at least the
-        left-justified end of the shorter codes and below that of length ``l``; its symbol is
-        ``symbols[code − first[l] + offset[l]]``, where ``offset − first`` is shared by every
-        position of the word.
-        """
-        p = self._p
-        width, longest, w = p.in_bits, p.max_code_len, p.sym_bits
-        tables = self.tables.book_tables
-        first, offset, end = canonical(tables.counts, longest)
-        limits, deltas = [], []
-        for length in range(longest):
-            limit = Signal(longest + 1, name=f"limit{length + 1}")
-            delta = Signal(w, name=f"delta{length + 1}")
-            m.d.comb += [limit.eq(end[length] << (longest - 1 - length)),
-                         delta.eq((offset[length] - first[length])[:w])]
-            limits.append(limit)
-            deltas.append(delta)
-        deltas = Cat(*deltas)
+        header_word = p.header_bits // width
         bits = Signal(width + longest - 1)
-        lookahead = self.i.p.data[width - (longest - 1):]
+        lookahead = slots[1].data[width - (longest - 1):]
         m.d.comb += bits.eq(Cat(Mux(standalone, 0, lookahead)[:len(lookahead)], held.data))
-        lengths = Signal(self._stage_layout()["length"].shape)
-        symbols = Signal(self._stage_layout()["symbol"].shape)
-        bad = Signal(width)
-        # The limits are sorted: the length is found by binary search (length − 1 comes out
-        # bit by bit, most significant first); thresholds past the last length never match.
-        steps = (longest - 1).bit_length()
-        thresholds = limits[:-1] + [limits[-1]] * ((1 << steps) - longest)
+        side = {"valid": Signal(name="tables_valid"), "index": Signal.like(held.index),
+                "last": Signal(), "final": Signal(), "header_ok": Signal(),
+                "scale": Signal(p.scale_bits), "centroids": Signal.like(lookup.centroids)}
+        word_bits = Signal.like(bits)
+        if p.runtime:
+            block_tables = Signal.like(lookup.code)
+            taken = lookup.code
+        else:
+            block_tables = Signal(range(p.raw_book + 1))
+            taken = book
+        with m.If(advance):
+            m.d.sync += side["valid"].eq(process)
+        with m.If(process):
+            m.d.sync += [header.eq(current_header), word_bits.eq(bits),
+                         side["index"].eq(held.index), side["last"].eq(held.last),
+                         side["final"].eq(final)]
+            with m.If(held.index == header_word):
+                m.d.sync += [block_tables.eq(taken), side["scale"].eq(scale),
+                             side["header_ok"].eq(lookup.book_ok & lookup.pattern_ok),
+                             side["centroids"].eq(lookup.centroids)]
+        stages = Stages(m, advance, side)
+        stages.count = 1
+
+        # 3. Lookup, one unit per segment.
+        segments = _segments(width)
+        lengths, symbols, invalid = [], [], []
+        books = None if p.runtime else book_tables(p, p.table_set())
+        for number, (start, stop) in enumerate(segments):
+            unit = CodeLookup(p.sym_bits, longest, stop - start, books)
+            m.submodules[f"lookup{number}"] = unit
+            m.d.comb += unit.bits.eq(word_bits[width - stop:width - start + longest - 1])
+            if p.runtime:
+                m.d.comb += unit.tables.eq(block_tables)
+            else:
+                m.d.comb += unit.book.eq(block_tables)
+            lengths += [unit.length[k] for k in range(stop - start)]
+            symbols += [unit.symbol[k] for k in range(stop - start)]
+            invalid += [unit.invalid[k] for k in range(stop - start)]
+        # A codeword that runs past the end of the block's final word is bad too.
+        bad = []
         for position in range(width):
-            window = Signal(longest, name=f"window{position}")
-            m.d.comb += window.eq(bits[width - 1 - position:width - 1 - position + longest])
-            found = []
-            for level in reversed(range(steps)):
-                candidates = thresholds[(1 << level) - 1::1 << (level + 1)]
-                threshold = (Cat(*candidates).word_select(Cat(*reversed(found)), longest + 1)
-                             if found else candidates[0])
-                found.append(window >= threshold)
-            length_minus_one = Signal(range(longest), name=f"length{position}")
-            m.d.comb += length_minus_one.eq(Cat(*reversed(found)))
-            # The low sym_bits bits of the window's first `length` bits, for every length.
-            padded = Cat(window, Const(0, w))
-            code_low = Cat(*[padded[longest - 1 - k:longest - 1 - k + w]
-                             for k in range(longest)]).word_select(length_minus_one, w)
-            rank = (code_low + deltas.word_select(length_minus_one, w))[:w]
             past_end = Const(0, 1)
             if position > width - longest:
-                past_end = final & (length_minus_one >= width - position)
-            m.d.comb += [
-                lengths[position].eq(length_minus_one),
-                symbols[position].eq(tables.symbols.as_value().word_select(rank, w)),
-                bad[position].eq((window >= limits[-1]) | past_end),
-            ]
-        return lengths, symbols, bad
+                past_end = stages.side["final"] & (lengths[position] >= width - position)
+            bad.append(invalid[position] | past_end)
+        lengths, symbols, bad = stages.register_if(p.pipeline.lookup, [lengths, symbols, bad],
+                                                   "lookup")
 
-    def _resolve(self, m, stage):
-        """Stage 2: the started positions of the staged word, compacted into ``o``."""
-        p = self._p
-        width, group = p.in_bits, p.group_size
-        states, state_bits = self._states, self._state_bits
-        segments = [(start, min(start + SEGMENT_BITS, width))
-                    for start in range(0, width, SEGMENT_BITS)]
-
-        # Walk every segment from every entry state: the starts it marks and its exit state.
-        maps, marks_by_entry = [], []
-        for start, stop in segments:
-            exits, marks = [], []
-            for entry in range(states):
-                if entry >= stop - start:
-                    exits.append(Const(entry - (stop - start), state_bits))
-                    continue
-                state, started = Const(0, state_bits), []
-                for position in range(start + entry, stop):
-                    started.append(state == 0)
-                    after = Signal(state_bits, name=f"walk{position}_from{start + entry}")
-                    m.d.comb += after.eq(Mux(state == 0, stage.length[position],
-                                             (state - 1)[:state_bits]))
-                    state = after
-                exits.append(state)
-                marks.append(Cat(Const(0, entry), *started))
-            maps.append(exits)
-            marks_by_entry.append(marks)
-
-        # The header ends inside segment `header_segment` of word `header_word`: that
-        # segment's entry state is fixed there.
-        header_word, header_offset = divmod(p.header_bits, width)
+        # 4. Resolve: the header fixes the state where it ends (segment `header_segment`).
+        header_offset = p.header_bits - header_word * width
         header_segment = header_offset // SEGMENT_BITS
-        on_header_word = stage.index == header_word
         header_entry = header_offset - header_segment * SEGMENT_BITS
-        carry = Signal(state_bits)
-        entry_state = Signal(state_bits)
-        if header_segment == 0:
-            m.d.comb += entry_state.eq(Mux(on_header_word, header_entry, carry))
-        else:
-            m.d.comb += entry_state.eq(carry)
-            maps[header_segment - 1] = [Mux(on_header_word, header_entry, exit)
-                                        for exit in maps[header_segment - 1]]
+        walkers = []
+        for number, (start, stop) in enumerate(segments):
+            walker = SegmentWalker(self._states, stop - start, len(lengths[0]))
+            m.submodules[f"walk{number}"] = walker
+            m.d.comb += walker.length.eq(Cat(*lengths[start:stop]))
+            exits = [walker.exits[state] for state in range(self._states)]
+            if number == header_segment - 1:
+                on_header_word = stages.side["index"] == header_word
+                exits = [Mux(on_header_word, header_entry, exit) for exit in exits]
+            walkers.append((exits, [walker.marks[state] for state in range(self._states)]))
+        stages.side = dict(stages.side, symbols=symbols, bad=bad)
+        marks = resolve_entries(
+            m, stages, walkers,
+            start=lambda side: (side["index"] == header_word) if header_segment == 0 else 0,
+            start_state=lambda side: header_entry, every=p.pipeline.resolve)
+        symbols, bad = stages.side.pop("symbols"), stages.side.pop("bad")
+        on_header_word = stages.side["index"] == header_word
+        started = Signal(width)
+        for number, (start, stop) in enumerate(segments):
+            mask = on_header_word if number < header_segment else Const(0, 1)
+            m.d.comb += started[start:stop].eq(Mux(mask, 0, marks[number]))
 
-        entries, word_exit = self._entry_states(m, maps, entry_state)
+        # 5. Compact.
+        count, faulted, packed, _ = compact(
+            m, stages, started, bad, symbols, min_len=self._min_len,
+            capacity=self._capacity, every=p.pipeline.compact_every)
+        assert stages.count == 1 + sum(self.pipeline_registers(p).values())
 
-        # A block is dead from a bad header or its first bad codeword on: no more symbols.
+        # 6. Step: the block so far. A block is dead from a bad header or its first bad
+        # codeword on; words past its end decode nothing.
+        side = stages.side
+        decoded = Signal(range(p.group_size + 1))
         dead = Signal()
-        first = stage.index == 0
-        past_block = stage.index == p.words_per_block
-        dead_before = Mux(first, 0, dead) | (on_header_word & ~stage.header_ok) | past_block
-        if header_word:
-            dead_before |= stage.index < header_word
-        marks = Signal(width)
-        for number, ((start, stop), entry) in enumerate(zip(segments, entries)):
-            size = stop - start
-            masked = dead_before
-            if number < header_segment:
-                masked |= on_header_word
-            chosen = Cat(*marks_by_entry[number], Const(0, size)).word_select(
-                Mux(entry < size, entry, size), size)
-            m.d.comb += marks[start:stop].eq(Mux(masked, 0, chosen))
-
-        # Codewords from the first bad one on are dropped (the block is dead from there).
-        bad_starts = Signal(width)
-        m.d.comb += bad_starts.eq(marks & stage.bad)
-        bad_so_far = _prefix_or(m, bad_starts)
-        good = Signal(width)
-        m.d.comb += good.eq(marks & ~bad_so_far)
-        faulted = bad_so_far[-1]
-        count, symbols = self._compact(m, good, stage.symbol, 0, width)
-
-        decoded = Signal(range(group + 1))
         long_block = Signal()
+        first = side["index"] == 0
+        beyond = side["index"] == p.words_per_block
+        on_header_word = side["index"] == header_word
+        dead_before = Mux(first, 0, dead) | (on_header_word & ~side["header_ok"]) | beyond
+        if header_word:
+            dead_before |= side["index"] < header_word
         before = Mux(first, 0, decoded)
-        total = before + count
-        decoded_now = Mux(total > group, group, total)
-        long_now = Mux(first, 0, long_block) | past_block
+        total = before + Mux(dead_before, 0, count)
+        decoded_now = Mux(total > p.group_size, p.group_size, total)
+        long_now = Mux(first, 0, long_block) | beyond
         early_last = Const(0, 1)  # `last` before the block's final word: cut short
         if p.words_per_block > 1:
-            early_last = stage.last & (stage.index < p.words_per_block - 1)
-        step_out = self.o.p
+            early_last = side["last"] & (side["index"] < p.words_per_block - 1)
+        step = self.o.p
         m.d.comb += [
-            step_out.symbols.eq(symbols),
-            step_out.base.eq(before if p.words_per_block > 1 else 0),
-            step_out.count.eq(decoded_now),
-            step_out.first.eq(first),
-            step_out.last.eq(stage.last),
-            step_out.err.eq((decoded_now < group) | long_now | early_last),
-            step_out.scale.eq(stage.scale),
-            step_out.centroids.eq(stage.centroids),
+            o_valid.eq(side["valid"]),
+            step.symbols.eq(Mux(dead_before, 0, packed)),
+            step.base.eq(before if p.words_per_block > 1 else 0),
+            step.count.eq(decoded_now),
+            step.first.eq(first),
+            step.last.eq(side["last"]),
+            step.err.eq((decoded_now < p.group_size) | long_now | early_last),
+            step.scale.eq(side["scale"]),
+            step.centroids.eq(side["centroids"]),
         ]
         with m.If(self.o.valid & self.o.ready):
-            m.d.sync += [carry.eq(word_exit), decoded.eq(decoded_now), long_block.eq(long_now),
-                         dead.eq(Mux(first, 0, dead) | (on_header_word & ~stage.header_ok)
-                                 | faulted)]
-
-    def _entry_states(self, m, maps, entry_state):
-        """The entry state of every segment and the word's exit state, by a log-depth tree of
-        state-map compositions (a map is the list of exit states per entry state)."""
-        states, state_bits = self._states, self._state_bits
-
-        def apply(state_map, state):
-            return Cat(*state_map).word_select(state, state_bits)
-
-        @functools.cache
-        def composed(low, high):
-            if high - low == 1:
-                return maps[low]
-            middle = (low + high) // 2
-            before, after = composed(low, middle), composed(middle, high)
-            result = []
-            for entry in range(states):
-                value = Signal(state_bits, name=f"map{low}_{high}_from{entry}")
-                m.d.comb += value.eq(apply(after, before[entry]))
-                result.append(value)
-            return result
-
-        def solve(state, low, high):
-            if high - low == 1:
-                return [state]
-            middle = (low + high) // 2
-            middle_state = Signal(state_bits, name=f"entry{middle}_from{low}")
-            m.d.comb += middle_state.eq(apply(composed(low, middle), state))
-            return solve(state, low, middle) + solve(middle_state, middle, high)
-
-        word_exit = Signal(state_bits)
-        m.d.comb += word_exit.eq(apply(composed(0, len(maps)), entry_state))
-        return solve(entry_state, 0, len(maps)), word_exit
-
-    def _compact(self, m, marks, symbols, low, high):
-        """``(count, list)`` of the symbols at the marked positions ``low..high-1``, in order
-        (the list holds at most ``min(in_bits, group_size)`` of them, 0 after the last)."""
-        w = self._p.sym_bits
-        if high - low == 1:
-            return marks[low], Mux(marks[low], symbols[low], 0)
-        middle = (low + high) // 2
-        count_a, list_a = self._compact(m, marks, symbols, low, middle)
-        count_b, list_b = self._compact(m, marks, symbols, middle, high)
-        capacity = min(high - low, self._capacity)
-        count = Signal(range(high - low + 1), name=f"count{low}_{high}")
-        merged = Signal(capacity * w, name=f"list{low}_{high}")
-        m.d.comb += [count.eq(count_a + count_b),
-                     merged.eq((list_a | (list_b << (count_a * w)))[:capacity * w])]
-        return count, merged
-
-
-def _prefix_or(m, bits):
-    """Bit ``k`` is the OR of ``bits[0..k]``: a log-depth (Sklansky) prefix network."""
-    width = len(bits)
-    level, span = bits, 1
-    while span < width:
-        upper = Signal(width, name=f"prefix_or{span}")
-        m.d.comb += upper.eq(Cat(*[
-            level[position] | level[position - position % span - 1]
-            if (position // span) % 2 else level[position] for position in range(width)]))
-        level, span = upper, span * 2
-    return level
+            m.d.sync += [decoded.eq(decoded_now), long_block.eq(long_now),
+                         dead.eq(Mux(first, 0, dead) | (on_header_word & ~side["header_ok"])
+                                 | (faulted & ~dead_before))]
+        return m

@@ -5,9 +5,10 @@ import pathlib
 import numpy as np
 
 from hwgen.golden.kvformat import BlockFormat, Codebook, Tables, default_tables
-from hwgen.params import Choice, Int, ParamTypeError, ParamValueError, Rule, param
+from hwgen.params import (Bool, Choice, Int, Nested, Params, ParamTypeError, ParamValueError,
+                          Rule, param)
 
-__all__ = ["HuffmanParams", "IntTable", "FilePath"]
+__all__ = ["HuffmanPipelineParams", "HuffmanParams", "IntTable", "FilePath"]
 
 
 def _is_int(value):
@@ -62,6 +63,20 @@ def _read_table_file(path):
 
 
 @dataclasses.dataclass(frozen=True)
+class HuffmanPipelineParams(Params):
+    """Where the parallel decoder has registers; each adds one cycle of latency and none
+    changes the throughput (one word per cycle). The serial decoder ignores them."""
+    lookup: bool = param(False, Bool(), "register the codeword lookups before the segment "
+                                        "walks")
+    resolve: int = param(0, Int(0, 32), "register the segment-state resolution after every "
+                                        "this many of its levels (0: never)")
+    compact_every: int = param(0, Int(0, 16), "register the compaction tree after every this "
+                                              "many of its levels (0: never)")
+    assemble: bool = param(False, Bool(), "register each packed step before the block "
+                                          "assembler places it")
+
+
+@dataclasses.dataclass(frozen=True)
 class HuffmanParams(BlockFormat):
     """The block format plus the decoder's word width and where its tables come from."""
     in_bits: int = param(32, Int(8, 512),
@@ -78,6 +93,10 @@ class HuffmanParams(BlockFormat):
                             "table_file, else built-in patterns")
     table_file: str = param(None, FilePath(".npz"),
                             "an .npz with arrays 'codebooks' and 'patterns' (as above)")
+    pipeline: HuffmanPipelineParams = param(HuffmanPipelineParams(),
+                                            Nested(HuffmanPipelineParams),
+                                            "pipeline registers of the parallel decoder: "
+                                            "lookup, resolve, compact_every, assemble")
 
     def check(self):
         super().check()

@@ -4,7 +4,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hwgen.cores.huffman.assemble import decoded_layout, input_layout
-from hwgen.cores.huffman.tables import LookupSignature, canonical
+from hwgen.cores.huffman.tables import LookupSignature
 from hwgen.cores.huffman.words import header_fields, held_layout, take_word
 
 __all__ = ["SerialCore"]
@@ -64,7 +64,7 @@ class SerialCore(wiring.Component):
         accept = self.i.valid & self.i.ready
         m.d.comb += [self.o.valid.eq(held_valid),
                      self.i.ready.eq(~held_valid | (self.o.ready & word_done)),
-                     lookup.busy.eq(held_valid), lookup.busy_bank.eq(held.bank)]
+                     lookup.in_use.eq(held_valid << held.bank)]
         take_word(m, p, self.i.p, accept, lookup, held)
         with m.If(accept):
             m.d.sync += [held_valid.eq(1), bit.eq(0)]
@@ -97,19 +97,21 @@ class SerialCore(wiring.Component):
         header_ok = lookup.book_ok & lookup.pattern_ok
         decoding = ~in_header & ~past_block & ~dead_now & (decoded_now < group)
 
-        first_code, offset, end = canonical(lookup.book_tables.counts, longest)
+        tables = lookup.code
+        # The end of the codes of each length, right-justified: codes of length l are below it.
+        ends = Cat(*[tables.limits[length] >> (longest - 1 - length) for length in range(longest)])
         extended = Signal(longest)
         m.d.comb += extended.eq(Cat(current, code_now))
         wide = longest + 1
-        hit = extended < Cat(*end).word_select(length_now, wide)
-        rank = (Cat(*offset).word_select(length_now, len(offset[0]))
-                + extended - Cat(*first_code).word_select(length_now, wide))[:p.sym_bits]
+        hit = extended < ends.word_select(length_now, wide)
+        rank = (extended + tables.deltas.as_value().word_select(length_now, p.sym_bits)
+                )[:p.sym_bits]
         emit = decoding & header_ok & hit
         fault = decoding & (~header_ok | (~hit & (length_now == longest - 1)))
 
         step = self.o.p
         m.d.comb += [
-            step.symbols[0].eq(Mux(emit, lookup.book_tables.symbols.as_value().word_select(
+            step.symbols[0].eq(Mux(emit, lookup.code.symbols.as_value().word_select(
                 rank, p.sym_bits), 0)),
             step.base.eq(decoded_now),
             step.count.eq(decoded_now + emit),

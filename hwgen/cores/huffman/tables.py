@@ -3,23 +3,22 @@ from amaranth import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hwgen.golden.kvformat import Codebook, table_entries, table_words
+from hwgen.cores.huffman.speculative import code_tables, code_tables_layout
+from hwgen.golden.kvformat import table_entries
 
-__all__ = ["cfg_layout", "LookupSignature", "TableStore", "canonical"]
+__all__ = ["cfg_layout", "LookupSignature", "TableStore", "book_tables"]
 
 
 def cfg_layout(p):
-    """Payload of ``cfg``: one table entry per beat (see :func:`hwgen.golden.kvformat.table_entries`),
-    ``last`` on the final entry of a table set."""
+    """Payload of ``cfg``: one table entry per beat (see
+    :func:`hwgen.golden.kvformat.table_entries`), ``last`` on the final entry of a set."""
     width = max(entry[3] for entry in table_entries(p))
     return data.StructLayout({"data": unsigned(width), "last": 1})
 
 
 def _book_layout(p):
-    return data.StructLayout({
-        "counts": data.ArrayLayout(unsigned(p.sym_bits + 1), p.max_code_len),
-        "symbols": data.ArrayLayout(unsigned(p.sym_bits), p.symbols),
-    })
+    return data.StructLayout({"code": code_tables_layout(p.sym_bits, p.max_code_len),
+                              "prefix_code": 1})
 
 
 def _bank_layout(p):
@@ -36,38 +35,27 @@ class LookupSignature(wiring.Signature):
 
     * ``start`` (out): the first word of a block is accepted this cycle; ``start_bank`` (in)
       is the bank that block uses for all its lookups.
-    * ``busy``/``busy_bank`` (out): a word still to be looked up uses that bank (so it must
-      not be overwritten yet).
-    * ``bank``, ``book``, ``pattern`` (out) select ``book_tables``, ``centroids`` (in);
+    * ``in_use`` (out): bit ``b`` set while a word still to be looked up uses bank ``b`` (so
+      that bank must not be overwritten yet).
+    * ``bank``, ``book``, ``pattern`` (out) select ``code`` (the book's
+      :func:`~hwgen.cores.huffman.speculative.code_tables_layout`) and ``centroids`` (in);
       ``book_ok``/``pattern_ok`` (in) say whether the header's book and pattern exist (a
       runtime book that is not a prefix code, or any entry of a malformed set, does not).
     """
 
     def __init__(self, p):
         super().__init__({
-            "start": Out(1), "start_bank": In(1),
-            "busy": Out(1), "busy_bank": Out(1),
+            "start": Out(1), "start_bank": In(1), "in_use": Out(2),
             "bank": Out(1), "book": Out(p.book_bits), "pattern": Out(max(p.pattern_bits, 1)),
-            "book_tables": In(_book_layout(p)),
+            "code": In(code_tables_layout(p.sym_bits, p.max_code_len)),
             "centroids": In(data.ArrayLayout(signed(p.centroid_bits), p.symbols)),
             "book_ok": In(1), "pattern_ok": In(1),
         })
 
 
-def canonical(counts, max_len):
-    """Per length ``l`` = 1..max_len, ``(first, offset, end)`` of a canonical code with
-    ``counts``: its first code, the canonical index of that code's symbol, and ``first +
-    count`` (codes of length ``l`` are ``first <= code < end``)."""
-    first, offset, end = [], [], []
-    code, index = Const(0, max_len + 1), Const(0, len(counts[0]) + 1)
-    for length in range(max_len):
-        count = counts[length]
-        first.append(code)
-        offset.append(index)
-        end.append((code + count)[:max_len + 1])
-        code = ((code + count) << 1)[:max_len + 1]
-        index = (index + count)[:len(index)]
-    return first, offset, end
+def book_tables(p, tables):
+    """The code tables of every book of ``tables`` and of raw (last), as constants."""
+    return [code_tables(tables.book(p, book), p.sym_bits)[0] for book in range(p.raw_book + 1)]
 
 
 class TableStore(wiring.Component):
@@ -77,9 +65,10 @@ class TableStore(wiring.Component):
     registers, both reset to the configured tables. ``cfg`` writes the bank not in use; the
     set is committed by its ``last`` beat and taken by the next block that starts (``start``),
     so decoding continues while the next tables load. A set whose ``last`` is not on its
-    final entry is committed as invalid (every block that uses it has ``err``). While a
-    committed set waits for its block, or the bank being written is still ``busy``, ``cfg``
-    is not ready.
+    final entry is committed as invalid (every block that uses it has ``err``). A load that
+    begins while a committed set waits for its first block replaces that set. ``cfg`` is not
+    ready while the bank to be written is still ``in_use``, nor in the cycle a block takes
+    the committed set.
 
     Members
     -------
@@ -100,16 +89,12 @@ class TableStore(wiring.Component):
         """The configured tables as a constant bank."""
         p = self._p
         tables = p.table_set()
-        words = table_words(p, tables)
-        bank = {"books": [], "patterns": [[int(c) for c in row] for row in tables.patterns],
+        books = []
+        for book in tables.codebooks:
+            code, prefix_code = code_tables(book, p.sym_bits)
+            books.append({"code": code, "prefix_code": int(prefix_code)})
+        return {"books": books, "patterns": [[int(c) for c in row] for row in tables.patterns],
                 "valid": 1}
-        entries = table_entries(p)
-        for book in range(p.n_books):
-            picked = [word for (kind, number, *_), word in zip(entries, words)
-                      if number == book and kind != "centroid"]
-            bank["books"].append({"counts": picked[:p.max_code_len],
-                                  "symbols": picked[p.max_code_len:]})
-        return bank
 
     def elaborate(self, platform):
         m = Module()
@@ -127,14 +112,16 @@ class TableStore(wiring.Component):
         else:
             m.d.comb += selected.eq(_bank_layout(p).const(self._configured()))
 
-        raw = Codebook.raw(p.sym_bits, p.max_code_len)
-        raw_tables = {"counts": list(raw.counts), "symbols": list(raw.symbols)}
+        raw = code_tables_layout(p.sym_bits, p.max_code_len).const(
+            book_tables(p, p.table_set())[p.raw_book])
+        prefix_code = Signal()
         with m.Switch(lookup.book):
             for book in range(p.n_books):
                 with m.Case(book):
-                    m.d.comb += lookup.book_tables.eq(selected.books[book])
+                    m.d.comb += [lookup.code.eq(selected.books[book].code),
+                                 prefix_code.eq(selected.books[book].prefix_code)]
             with m.Default():
-                m.d.comb += lookup.book_tables.eq(_book_layout(p).const(raw_tables))
+                m.d.comb += [lookup.code.eq(raw), prefix_code.eq(1)]
         with m.Switch(lookup.pattern):
             for pattern in range(p.n_patterns):
                 with m.Case(pattern):
@@ -142,16 +129,8 @@ class TableStore(wiring.Component):
             with m.Default():
                 m.d.comb += lookup.centroids.eq(0)  # a missing pattern: pattern_ok is 0
 
-        book_ok = (lookup.book <= p.raw_book) & selected.valid
-        if p.runtime:
-            # A loaded book must be a prefix code over the symbols: Kraft sum and count.
-            counts = lookup.book_tables.counts
-            kraft = sum(counts[length] << (p.max_code_len - 1 - length)
-                        for length in range(p.max_code_len))
-            total = sum(counts[length] for length in range(p.max_code_len))
-            prefix_code = (kraft <= (1 << p.max_code_len)) & (total <= p.symbols)
-            book_ok &= (lookup.book == p.raw_book) | prefix_code
-        m.d.comb += [lookup.book_ok.eq(book_ok),
+        m.d.comb += [lookup.book_ok.eq((lookup.book <= p.raw_book) & selected.valid
+                                       & prefix_code),
                      lookup.pattern_ok.eq((lookup.pattern < p.n_patterns) & selected.valid)]
         return m
 
@@ -161,33 +140,58 @@ class TableStore(wiring.Component):
         lookup = self.lookup
         entries = table_entries(p)
         address = Signal(range(len(entries) + 1))
-        shadow_busy = lookup.busy & (lookup.busy_bank != active)
-        m.d.comb += self.cfg.ready.eq(~pending & ~shadow_busy)
+        # The idle bank is written while no word still to be looked up uses it; a committed
+        # set that no block has taken yet is overwritten by the next load (never in the
+        # cycle a block takes it).
+        switch = lookup.start & pending
+        m.d.comb += self.cfg.ready.eq(~lookup.in_use.bit_select(~active, 1) & ~switch)
 
-        with m.If(lookup.start & pending):
+        with m.If(switch):
             m.d.sync += [active.eq(~active), pending.eq(0)]
 
         with m.If(self.cfg.valid & self.cfg.ready):
-            m.d.sync += address.eq(Mux(self.cfg.p.last, 0,
-                                       Mux(address == len(entries), address, address + 1)))
+            m.d.sync += [address.eq(Mux(self.cfg.p.last, 0,
+                                        Mux(address == len(entries), address, address + 1))),
+                         pending.eq(self.cfg.p.last)]
             for number, bank in enumerate(banks):
                 with m.If(active != number):
                     self._write(m, bank, address, entries)
-            with m.If(self.cfg.p.last):
-                m.d.sync += pending.eq(1)
 
     def _write(self, m, bank, address, entries):
-        """Write ``cfg``'s entry into ``bank``; ``last`` also sets whether the set is whole."""
+        """Write ``cfg``'s entry into ``bank``; ``last`` also sets whether the set is whole.
+
+        A book's code tables are built while its counts arrive, shortest length first: the
+        canonical code and rank so far are kept in two registers, so each count costs one
+        add (no adder chain over all lengths)."""
+        p = self._p
+        longest, w = p.max_code_len, p.sym_bits
+        code = Signal(longest + w + 3)
+        rank = Signal(w + longest.bit_length() + 2)
+        value = self.cfg.p.data
         # One condition per entry (entries past a set's end are dropped; the set is then
         # invalid). Not a `Switch`: its case statement would not cover every address.
         for index, (kind, number, position, width, _) in enumerate(entries):
-            if kind == "centroid":
-                target = bank.patterns[number][position]
-            elif kind == "count":
-                target = bank.books[number].counts[position]
-            else:
-                target = bank.books[number].symbols[position]
             with m.If(address == index):
-                m.d.sync += target.eq(self.cfg.p.data[:width])
+                count = value[:width]
+                if kind == "centroid":
+                    m.d.sync += bank.patterns[number][position].eq(count)
+                elif kind == "symbol":
+                    m.d.sync += bank.books[number].code.symbols[position].eq(count)
+                else:
+                    book = bank.books[number]
+                    code_now = code if position else Const(0, len(code))
+                    rank_now = rank if position else Const(0, len(rank))
+                    end = code_now + count
+                    limit = end << (longest - 1 - position)
+                    m.d.sync += [
+                        book.code.limits[position].eq(Mux(limit > (1 << longest),
+                                                          1 << longest, limit)),
+                        book.code.deltas[position].eq((rank_now - code_now)[:w]),
+                        code.eq(end << 1),
+                        rank.eq(rank_now + count),
+                    ]
+                    if position == longest - 1:
+                        m.d.sync += book.prefix_code.eq((end <= 1 << longest)
+                                                        & (rank_now + count <= 1 << w))
         with m.If(self.cfg.p.last):
             m.d.sync += bank.valid.eq(address == len(entries) - 1)

@@ -2,7 +2,7 @@
 from amaranth import Cat, Mux, Signal, unsigned
 from amaranth.lib import data
 
-__all__ = ["held_layout", "take_word", "header_fields"]
+__all__ = ["held_layout", "number_word", "take_word", "header_fields", "header_now"]
 
 
 def held_layout(p):
@@ -16,8 +16,9 @@ def held_layout(p):
     })
 
 
-def take_word(m, p, word, accept, lookup, held):
-    """Load ``held`` from the input payload ``word`` when ``accept``.
+def number_word(m, p, word, accept, lookup):
+    """The input payload ``word`` as a :func:`held_layout` value: its index in the block and
+    the bank of its block, counted over the words accepted (``accept``).
 
     Blocks are delimited by ``last`` alone: a block's first word is the one after a ``last``.
     That word asks the table store for the bank of the block (``lookup.start``).
@@ -26,12 +27,23 @@ def take_word(m, p, word, accept, lookup, held):
     index = Signal(range(words + 1))
     bank = Signal()
     starting = index == 0
-    word_bank = Mux(starting, lookup.start_bank, bank)
-    m.d.comb += lookup.start.eq(accept & starting)
+    numbered = Signal(held_layout(p))
+    m.d.comb += [lookup.start.eq(accept & starting),
+                 numbered.data.eq(word.data), numbered.last.eq(word.last),
+                 numbered.index.eq(index),
+                 numbered.bank.eq(Mux(starting, lookup.start_bank, bank))]
     with m.If(accept):
-        m.d.sync += [held.data.eq(word.data), held.last.eq(word.last), held.index.eq(index),
-                     held.bank.eq(word_bank), bank.eq(word_bank),
+        m.d.sync += [bank.eq(numbered.bank),
                      index.eq(Mux(word.last, 0, Mux(index == words, words, index + 1)))]
+    return numbered
+
+
+def take_word(m, p, word, accept, lookup, held):
+    """Load ``held`` from the input payload ``word`` when ``accept`` (see
+    :func:`number_word`)."""
+    numbered = number_word(m, p, word, accept, lookup)
+    with m.If(accept):
+        m.d.sync += held.eq(numbered)
 
 
 def header_fields(p, header):
