@@ -64,21 +64,21 @@ def rows():
 
 
 def main():
-    print(f"| design | kind | property | result | depth | time (s) | under 5 min |")
-    print("|---|---|---|---|---|---|---|")
+    print("| design | kind | property | result | depth | solver | time (s) | under 5 min |")
+    print("|---|---|---|---|---|---|---|---|")
     started = time.monotonic()
     for prop, design in rows():
         if ONLY not in design.name:
             continue
         results = prove.prove(design, WORK, props=[prop], timeout=TIMEOUT)
         if not results:
-            print(f"| {design.name} | {design.kind.name} | {prop} | does not apply | | | |")
+            print(f"| {design.name} | {design.kind.name} | {prop} | does not apply | | | | |")
             continue
         (result,) = results
         o = result.outcome
         within = "yes" if o.status in ("bounded", "proved") and o.seconds < 300 else "no"
         print(f"| {design.name} | {design.kind.name} | {prop}: {result.what} | {o.status} | "
-              f"{o.depth} | {o.seconds:.0f} | {within} |", flush=True)
+              f"{o.depth} | {result.engine} | {o.seconds:.0f} | {within} |", flush=True)
     print(f"\ntotal {time.monotonic() - started:.0f} s", file=sys.stderr)
 
 

@@ -256,8 +256,9 @@ def _parser():
                                    "kind has them)")
     prove_parser.add_argument("--depth", type=int, help="bounded-model-checking steps "
                               "(default: from the design's latency)")
-    prove_parser.add_argument("--engine", choices=("yices", "boolector"), default="yices",
-                              help="SMT solver behind smtbmc (default: yices)")
+    prove_parser.add_argument("--engine", choices=("yices", "boolector"),
+                              help="SMT solver behind smtbmc (default: yices; boolector for the "
+                                   "Huffman decoder's equivalence)")
     prove_parser.add_argument("--induction", action="store_true",
                               help="try k-induction for every property, not only the stream "
                                    "rules")

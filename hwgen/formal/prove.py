@@ -45,6 +45,7 @@ class Result:
     prop: str
     what: str
     outcome: sby.Outcome
+    engine: str
     replay: pathlib.Path = None
 
     @property
@@ -59,7 +60,7 @@ class Result:
     def to_dict(self):
         o = self.outcome
         return {"design": self.design, "property": self.prop, "what": self.what,
-                "status": o.status, "depth": o.depth, "seconds": round(o.seconds, 1),
+                "engine": self.engine, "status": o.status, "depth": o.depth, "seconds": round(o.seconds, 1),
                 "failed": o.failed, "trace": str(o.trace) if o.trace else None,
                 "replay": str(self.replay) if self.replay else None}
 
@@ -106,13 +107,19 @@ def _harness(design, prop, manifest):
     return (found.harness, f"≡ {found.reference}", found.performance) if found else (None,) * 3
 
 
+def _engine(design, prop):
+    """The solver for ``prop`` when none is asked for: yices, or the family's choice for its
+    equivalence (:data:`hwgen.formal.families.ENGINES`)."""
+    return families.ENGINES.get(design.kind.name, "yices") if prop == "equivalence" else "yices"
+
+
 def _accepted_beats(steps, manifest, stream):
     fields = manifest["streams"][stream]["fields"]
     return [unpack(fields, step[f"{stream}__payload"]) for step in steps
             if step.get(f"{stream}__valid") and step.get(f"{stream}__ready")]
 
 
-def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine="yices",
+def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine=None,
           timeout=300, induction=False):
     """Run each property in ``props`` on ``design``; return their :class:`Result` list.
 
@@ -131,13 +138,14 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine="yice
         shutil.rmtree(job_dir, ignore_errors=True)
         text = rtlil.convert(harness, name=TOP, emit_src=False)
         inductive = induction or prop in INDUCTIVE
+        solver = engine or _engine(design, prop)
         sby.write_job(job_dir, text, top=TOP, mode="prove" if inductive else "bmc",
-                      depth=steps_deep, engine=engine, timeout=timeout)
+                      depth=steps_deep, engine=solver, timeout=timeout)
         outcome = sby.run(job_dir, depth=steps_deep, timeout=timeout)
         messages = _check_messages(text)
         outcome.failed = [messages.get(name.split(".")[-1], name)
                           for name in outcome.failed]
-        result = Result(design.name, prop, what, outcome)
+        result = Result(design.name, prop, what, outcome, solver)
         if outcome.status == "counterexample":
             steps = trace.read(outcome.trace)
             inputs = [name for name, info in manifest["streams"].items() if info["dir"] == "in"]
@@ -152,8 +160,8 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine="yice
 
 def render(results):
     """A Markdown table of ``results``."""
-    lines = ["| design | property | result | time (s) |", "|---|---|---|---|"]
+    lines = ["| design | property | result | solver | time (s) |", "|---|---|---|---|---|"]
     for result in results:
         lines.append(f"| {result.design} | {result.prop}: {result.what} | {result.verdict} | "
-                     f"{result.outcome.seconds:.1f} |")
+                     f"{result.engine} | {result.outcome.seconds:.1f} |")
     return "\n".join(lines) + "\n"

@@ -166,9 +166,9 @@ def test_cli_prove_reports(root, tmp_path, capsys):
     config = root / "designs" / "formal" / "ternary_addsub_int4.yaml"
     assert cli.main(["prove", str(config), "--out", str(tmp_path), "--depth", "4"]) == 0
     out = capsys.readouterr().out
-    assert "| ternary_addsub_int4 | stream: stream rules | proved (k-induction) |" in out
+    assert "| ternary_addsub_int4 | stream: stream rules | proved (k-induction) | yices |" in out
     assert "| ternary_addsub_int4 | answer: packets answered within 1 cycles | bounded to " \
-           "depth 4 |" in out
+           "depth 4 | yices |" in out
     assert "| ternary_addsub_int4 | equivalence:" not in out
 
 
