@@ -9,8 +9,9 @@ For the secp128r1 order (128 bits), BN254 p (254), Curve25519's 2^255 − 19 (25
 * the FPGA variants with block-RAM tables (k = 8): ``lut-bram`` (every table a ROM) and
   ``hybrid-bram`` (the chain's tables too, its split swept);
 * each configuration synthesized for the generic CMOS estimate (GE; not for the block-RAM
-  variants, which have no GE view) and for ECP5 (LUT4, CCU2C, EBR, MULT18), then placed and
-  routed out of context on an LFE5U-85F (median Fmax of the seeds) when it fits.
+  variants, which have no GE view) and for ECP5 (LUT4, CCU2C, EBR, MULT18); then, once
+  every area is in, each placed and routed out of context on an LFE5U-85F (median Fmax of
+  the seeds), smallest first.
 
 Printed: every figure; the efficiencies — results/cycle per kGE and Mresults/s per ECP5
 kLUT (LUT4 + 2 × CCU2C: a carry cell is two LUT4s) — and their hybrid/lut ratios against
@@ -66,17 +67,18 @@ def splits(q, k):
 def configurations(modulus):
     """``(label, params)`` of every configuration measured for ``modulus``."""
     q = MODULI[modulus].value
-    rows = [("lut", {"method": "lut", "k": K})]
+    # The ALLMod comparison first, so that a run cut short still has it.
+    rows = [("lut", {"method": "lut", "k": K}),
+            ("lut-bram", {"method": "lut", "k": K_BRAM, "table_storage": "bram"})]
+    rows += [(f"hybrid-bram {split}", {"method": "hybrid", "k": K_BRAM, "lut_groups": split,
+                                       "table_storage": "bram"})
+             for split in splits(q, K_BRAM)[:3]]
     rows += [(f"hybrid {split}", {"method": "hybrid", "k": K, "lut_groups": split})
              for split in splits(q, K)]
     rows += [("barrett", {"method": "barrett"}), ("montgomery", {"method": "montgomery"})]
     if golden.special_folds(q, 2 * q.bit_length()) is not None:
         rows.append(("special", {"method": "special"}))
     rows.append(("iterative", {"method": "iterative", "k": K}))
-    rows.append(("lut-bram", {"method": "lut", "k": K_BRAM, "table_storage": "bram"}))
-    rows += [(f"hybrid-bram {split}", {"method": "hybrid", "k": K_BRAM, "lut_groups": split,
-                                       "table_storage": "bram"})
-             for split in splits(q, K_BRAM)[:3]]
     return [(label, {"modulus": modulus, **params}) for label, params in rows]
 
 
@@ -117,6 +119,7 @@ def ecp5_luts(area):
 
 
 def evaluate(label, params):
+    """Areas of one configuration (place and route comes later: :func:`place`)."""
     full = full_params("modred", params)
     predicted = cost.predict("modred", full)
     row = {"label": label, "params": params, "predicted_ge": predicted["generic.ge"],
@@ -127,12 +130,17 @@ def evaluate(label, params):
     if params.get("table_storage") != "bram":
         row["generic"] = synthesized(params, "generic")
     row["ecp5"] = synthesized(params, "ecp5")
-    if "lut4" in row["ecp5"]:
-        if ecp5_luts(row["ecp5"]) <= PNR_MAX_LUTS:
-            row["pnr"] = placed(params)
-        else:
-            row["pnr"] = {"error": f"not placed (over {PNR_MAX_LUTS:,.0f} LUTs)"}
     return row
+
+
+def place(row):
+    """Add the ECP5 place-and-route figures to a row whose ECP5 area was measured."""
+    if "lut4" not in row.get("ecp5", {}):
+        return
+    if ecp5_luts(row["ecp5"]) <= PNR_MAX_LUTS:
+        row["pnr"] = placed(row["params"])
+    else:
+        row["pnr"] = {"error": f"not placed (over {PNR_MAX_LUTS:,.0f} LUTs)"}
 
 
 def per_kge(row):
@@ -235,13 +243,20 @@ def main():
     print(f"Modular reduction bench — Yosys {versions['yosys']}, nextpnr-ecp5 "
           f"{versions['nextpnr-ecp5']}, amaranth {versions['amaranth']}; per-tool limit "
           f"{TIMEOUT:.0f} s, {SEEDS} placement seed(s)")
+    # Every area first, then place and route (the slowest step), smallest designs first, so
+    # that a run cut short has as many figures as possible.
     results = {}
     for modulus in MODULI_LIST:
         results[modulus] = []
         for label, params in configurations(modulus):
             log(f"{modulus} {label}")
             results[modulus].append(evaluate(label, params))
-        print_rows(modulus, results[modulus])
+    measured = [row for rows in results.values() for row in rows if "lut4" in row.get("ecp5", {})]
+    for row in sorted(measured, key=lambda row: ecp5_luts(row["ecp5"])):
+        log(f"placing {row['params']['modulus']} {row['label']}")
+        place(row)
+    for modulus, rows in results.items():
+        print_rows(modulus, rows)
     write_atomic(WORK / "results.json", json.dumps(results, indent=1, default=str))
     print_ratios(results)
     print_auto(results)

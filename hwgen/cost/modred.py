@@ -19,7 +19,7 @@ from hwgen.golden import modred as golden
 __all__ = ["MODEL", "METRICS", "AUTO_CANDIDATES", "counts", "features", "predict",
            "candidates", "choose_method"]
 
-METRICS = ("generic.ge", "ice40.lut4", "ecp5.lut4")
+METRICS = ("generic.ge", "ice40.lut4", "ecp5.lut4", "ecp5.ccu2c")
 # Methods `auto` chooses from: every method whose output is x mod q (not montgomery's x·R⁻¹).
 AUTO_CANDIDATES = ("lut", "hybrid", "iterative", "barrett", "special")
 

@@ -11,7 +11,7 @@ from hwgen.golden import moduli
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.modred import ModMulParams
 from hwgen.cores.ntt import NttParams, NttTile
-from hwgen.cores.ntt.tile import overlap_is_safe, twiddle_rom
+from hwgen.cores.ntt.tile import _issue_order, bank_of, overlap_is_safe, twiddle_rom
 from hwgen.flow.pysim import run_vectors
 from hwgen.flow.traffic import TrafficError
 from hwgen.flow.verilog import manifest
@@ -32,6 +32,9 @@ CONFIGS = [
     dict(n=8, modulus="goldilocks", method="montgomery"),
     dict(n=16, modulus="kyber", layers=3, method="barrett"),
     dict(n=64, modulus="dilithium", method="montgomery"),
+    dict(n=16, modulus=7681, method="barrett", butterflies=2),
+    dict(n=32, modulus="kyber", layers=4, butterflies=4, method="barrett"),
+    dict(n=64, modulus="dilithium", method="montgomery", butterflies=2),
 ]
 
 
@@ -42,7 +45,8 @@ def label(kwargs):
 
 def run(params, beats, **traffic):
     vectors = {"inputs": {"i": beats},
-               "outputs": {"o": golden.expected_outputs(beats, params.q, params.n)}}
+               "outputs": {"o": golden.expected_outputs(beats, params.q, params.n,
+                                                         params.layers)}}
     return run_vectors(NttTile(params), vectors, stall_limit=5000, **traffic)
 
 
@@ -105,7 +109,8 @@ def back_to_back(params, count):
     return stats, (stats["last_emit"]["o"] - stats["first_emit"]["o"] - (n - 1)) / (count - 1)
 
 
-@pytest.mark.parametrize("kwargs", [CONFIGS[0], CONFIGS[1], CONFIGS[5], CONFIGS[8]], ids=label)
+@pytest.mark.parametrize("kwargs", [CONFIGS[0], CONFIGS[1], CONFIGS[5], CONFIGS[8],
+                                    CONFIGS[10], CONFIGS[11]], ids=label)
 def test_declared_latency_and_period_are_the_measured_ones(kwargs):
     params = NttParams(**kwargs)
     figures = NttTile(params).performance
@@ -133,6 +138,19 @@ def test_stages_overlap_and_keep_the_butterfly_busy():
     # Small transforms: a stage is shorter than the butterfly's pipeline, so stages wait.
     assert not NttTile(NttParams(n=8, modulus=7681, method="barrett")).performance[
         "stages_overlap"]
+
+
+def test_several_butterflies_read_and_write_distinct_banks():
+    # The operands issued together sit in 2·lanes different banks at every stage.
+    for n, lanes in ((16, 2), (64, 4), (256, 8)):
+        for bit in range(n.bit_length() - 1):
+            for group in _issue_order(n, 1 << bit, lanes):
+                operands = [a for first in group for a in (first, first + (1 << bit))]
+                assert len({bank_of(a, lanes) for a in operands}) == 2 * lanes
+    figures = NttTile(NttParams(n=256, butterflies=2)).performance
+    assert figures["butterflies_per_cycle"] == 2
+    assert figures["cycles_per_transform"] == 8 * 65 + 1
+    assert figures["butterfly_utilization"] >= 0.95
 
 
 def test_overlap_is_proved_on_the_issue_schedule():
@@ -193,6 +211,9 @@ MODULUS_RULE = ("must be an integer between 3 and 2^16384 or the name of a modul
      "residues for modulus 'kyber'; n = 256), not 8"),
     (dict(n=16, layers=5), ValueError, "layers must be at most log2 n = 4, not 5"),
     (dict(layers=0), ValueError, "layers must be an integer between 1 and 12, not 0"),
+    (dict(butterflies=3), ValueError, "butterflies must be a power of two between 1 and 8, "
+                                      "not 3"),
+    (dict(n=16, butterflies=8), ValueError, "butterflies must be at most n/4 = 4, not 8"),
     (dict(modulus=12288), ValueError,
      "modulus must be a prime q with 4 dividing q − 1, not 12288"),
     (dict(modulus="mersenne31"), ValueError,

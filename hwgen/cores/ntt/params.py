@@ -24,6 +24,9 @@ class NttParams(Params):
     modulus: object = param("dilithium", ModulusRule(),
                             "the prime q, with 2^(layers+1) dividing q − 1: an integer, or a "
                             "name from hwgen.golden.moduli (dilithium, falcon, kyber, ...)")
+    butterflies: int = param(1, Int(1, 8, power_of_two=True),
+                             "butterflies issued per cycle (each with its own multiplier); "
+                             "the coefficient buffers have 2·butterflies banks")
     layers: int = param(None, Int(1, 12),
                         "butterfly stages; default log2 n (a complete NTT); fewer give an "
                         "incomplete NTT into 2^layers residues, e.g. Kyber's 7 for n = 256")
@@ -69,6 +72,9 @@ class NttParams(Params):
         if self.layers is not None and self.layers > log_n:
             raise ParamValueError("layers", f"must be at most log2 n = {log_n}, not "
                                             f"{self.layers!r}")
+        if self.butterflies > n // 4:
+            raise ParamValueError("butterflies", f"must be at most n/4 = {n // 4}, not "
+                                                 f"{self.butterflies!r}")
         blocks = n if self.layers is None else 1 << self.layers
         problem = golden.transform_problem(q, blocks)
         largest = golden.max_size(q) if problem != "not prime" else 0

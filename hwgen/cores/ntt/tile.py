@@ -1,5 +1,8 @@
 """The NTT tile: coefficients stream in, the negacyclic transform (or its inverse) streams out."""
-from amaranth import Cat, Const, Module, Mux, Signal, unsigned
+import functools
+import operator
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -8,8 +11,8 @@ from hwgen.cores.ntt.butterfly import Butterfly, Op
 from hwgen.cores.ntt.params import NttParams
 from hwgen.golden import ntt as golden
 
-__all__ = ["command_layout", "result_layout", "twiddle_rom", "stages", "overlap_is_safe",
-           "NttTile"]
+__all__ = ["command_layout", "result_layout", "twiddle_rom", "stages", "spread_bits",
+           "lane_offset", "bank_of", "overlap_is_safe", "NttTile"]
 
 
 def command_layout(coeff_bits):
@@ -36,22 +39,45 @@ def stages(n, layers, inverse):
     return [(n // m << s, m // 2 >> s) for s in range(layers)] if inverse else forward
 
 
-def _issue_order(n, half):
-    """First operands of a stage's butterflies in issue order (increasing)."""
-    return [a for a in range(n) if not a & half]
+def spread_bits(half, lanes):
+    """Bit positions that tell apart the ``lanes`` butterflies issued together in a stage of
+    distance ``half``: the lowest ``log2 lanes`` positions other than ``half``'s."""
+    count = lanes.bit_length() - 1
+    return [bit for bit in range(count + 1) if 1 << bit != half][:count]
 
 
-def overlap_is_safe(n, layers, flight):
-    """Whether stages may follow each other with no wait: issuing one butterfly per cycle
-    and one idle cycle between stages, every read of a stage comes after the write-back (at
-    ``flight`` cycles after its issue) of the value it reads, in both directions."""
+def lane_offset(half, lanes, lane):
+    """What lane ``lane`` adds to the group's first operand: its bits on the spread bits."""
+    return sum(((lane >> index) & 1) << bit
+               for index, bit in enumerate(spread_bits(half, lanes)))
+
+
+def _issue_order(n, half, lanes):
+    """Groups of first operands issued together, in issue order (increasing)."""
+    mask = half | sum(1 << bit for bit in spread_bits(half, lanes))
+    return [[a | lane_offset(half, lanes, lane) for lane in range(lanes)]
+            for a in range(n) if not a & mask]
+
+
+def bank_of(address, lanes):
+    """The memory bank of coefficient ``address`` among ``2·lanes``: its parity in bit 0, its
+    low ``log2 lanes`` bits above. The ``2·lanes`` operands of the butterflies issued together
+    differ only in the spread bits and ``half``, so they are in different banks."""
+    return bin(address).count("1") % 2 | (address & (lanes - 1)) << 1
+
+
+def overlap_is_safe(n, layers, flight, lanes=1):
+    """Whether stages may follow each other with no wait: issuing ``lanes`` butterflies per
+    cycle and one idle cycle between stages, every read of a stage comes after the write-back
+    (at ``flight`` cycles after its issue) of the value it reads, in both directions."""
     for inverse in (0, 1):
         written, cycle = [-1] * n, 0
         for half, _ in stages(n, layers, inverse):
-            for a in _issue_order(n, half):
-                if written[a] >= cycle or written[a + half] >= cycle:
+            for group in _issue_order(n, half, lanes):
+                if any(written[a] >= cycle or written[a + half] >= cycle for a in group):
                     return False
-                written[a] = written[a + half] = cycle + flight
+                for a in group:
+                    written[a] = written[a + half] = cycle + flight
                 cycle += 1
             cycle += 1
     return True
@@ -59,22 +85,23 @@ def overlap_is_safe(n, layers, flight):
 
 class NttTile(wiring.Component):
     """A size-``n`` negacyclic NTT over Z_q (``layers`` stages, all ``log2 n`` by default;
-    fewer for an incomplete NTT such as Kyber's) with one pipelined butterfly that stays
-    busy: loading, computing and unloading overlap.
+    fewer for an incomplete NTT such as Kyber's) with ``butterflies`` pipelined butterflies
+    that stay busy: loading, computing and unloading overlap.
 
     See :mod:`hwgen.golden.ntt` for the transforms and the stream beats. A transform is ``n``
     beats on ``i``, the last with ``last`` set; the ``inverse`` bit of its first beat
     chooses the direction.
 
-    The coefficients live in three buffers with fixed roles, each two memory banks with one
-    read and one write port (address parity picks the bank, so the two operands of every
-    butterfly sit in different banks): the *input* buffer takes the next transform while
+    The coefficients live in three buffers with fixed roles, each ``2·butterflies`` memory
+    banks with one read and one write port (:func:`bank_of`: the operands of the butterflies
+    issued together sit in different banks; crossbars route them): the *input* buffer takes the next transform while
     the current one computes; stage 0 reads the input buffer and writes the *work* buffer,
     the middle stages work in place there, and the last stage writes the *output* buffer,
     from which the previous result streams out meanwhile. The butterflies of a stage are
     issued one per multiplier interval in increasing address order, and the next stage
     follows after one idle cycle when :func:`overlap_is_safe` shows that its reads come after
-    the writes they need (otherwise it waits for the last write). Cooley-Tukey stages with
+    the writes they need (otherwise it waits for the last write). The butterflies of a cycle
+    belong to the same stage; their first operands differ in :func:`spread_bits`. Cooley-Tukey stages with
     twiddles ψ^brv(k) forward; halving Gentleman-Sande stages with ψ^−brv(k)/2 inverse, so
     the inverse's scale needs no multiplication. The forward transform is loaded in natural
     order and read out block-reversed, the inverse the other way round.
@@ -100,17 +127,21 @@ class NttTile(wiring.Component):
         if not isinstance(params, NttParams):
             raise TypeError(f"Params must be a NttParams, not {params!r}")
         self._p = params
-        log_n = params.log_n
+        lanes = params.butterflies
+        bank_bits = lanes.bit_length()  # log2 of the 2·lanes banks per buffer
         self._side_layout = data.StructLayout({
-            "lo": unsigned(log_n - 1), "hi": unsigned(log_n - 1), "swap": 1, "to_out": 1})
-        self._butterfly = Butterfly(params.modmul_params, self._side_layout)
-        figures = self._butterfly.performance
+            "x_bank": unsigned(bank_bits), "y_bank": unsigned(bank_bits),
+            "x_word": unsigned(params.log_n - bank_bits),
+            "y_word": unsigned(params.log_n - bank_bits), "to_out": 1})
+        self._butterflies = [Butterfly(params.modmul_params, self._side_layout)
+                             for _ in range(lanes)]
+        figures = self._butterflies[0].performance
         self._montgomery_r = figures.get("montgomery_r", 1)
         self._interval = figures["cycles_per_beat"]
         # Issue to write-back: the read, then the butterfly.
         self._flight = 1 + figures["latency_cycles"]
         self._overlap = self._interval == 1 and overlap_is_safe(params.n, params.layers,
-                                                                 self._flight)
+                                                                 self._flight, lanes)
         super().__init__({
             "i": In(stream.Signature(command_layout(params.coeff_bits))),
             "o": Out(stream.Signature(result_layout(params.coeff_bits))),
@@ -136,9 +167,9 @@ class NttTile(wiring.Component):
         (``iterative``) the figures are upper bounds.
         """
         p = self._p
-        butterfly = self._butterfly.performance
+        butterfly = self._butterflies[0].performance
         interval, flight, layers = self._interval, self._flight, p.layers
-        issues = layers * (p.n // 2)
+        issues = layers * (p.n // 2 // p.butterflies)  # cycles that issue butterflies
         gap = 1 if self._overlap else flight + 1
         compute = issues * interval + (layers - 1) * gap
         per_transform = compute + 2
@@ -154,7 +185,8 @@ class NttTile(wiring.Component):
             "cycles_per_beat": per_transform / p.n,
             "cycles_per_transform": per_transform,
             "transforms_per_cycle": 1 / per_transform,
-            "butterflies_per_cycle": 1 / interval,
+            "butterflies": p.butterflies,
+            "butterflies_per_cycle": p.butterflies / interval,
             "butterfly_utilization": issues * interval / per_transform,
             "stages_overlap": self._overlap,
             "butterfly_latency_cycles": butterfly["latency_cycles"],
@@ -165,14 +197,16 @@ class NttTile(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self._p
-        n, log_n, q, layers = p.n, p.log_n, p.q, p.layers
+        n, log_n, q, layers, lanes = p.n, p.log_n, p.q, p.layers, p.butterflies
         span_bits = log_n - layers  # bits of the place within a block
-        m.submodules.butterfly = butterfly = self._butterfly
+        bank_bits = lanes.bit_length()
+        for lane, butterfly in enumerate(self._butterflies):
+            m.submodules[f"butterfly{lane}"] = butterfly
 
         def buffer(name):
             ports = []
-            for index in range(2):
-                memory = Memory(shape=unsigned(p.coeff_bits), depth=n // 2, init=[])
+            for index in range(2 * lanes):
+                memory = Memory(shape=unsigned(p.coeff_bits), depth=n // (2 * lanes), init=[])
                 m.submodules[f"{name}{index}"] = memory
                 ports.append((memory.read_port(), memory.write_port()))
             return ports
@@ -181,7 +215,14 @@ class NttTile(wiring.Component):
         rom = Memory(shape=unsigned(p.coeff_bits), depth=2 * p.blocks,
                      init=twiddle_rom(q, p.blocks, self._montgomery_r))
         m.submodules.twiddles = rom
-        rom_read = rom.read_port()
+        rom_reads = [rom.read_port() for _ in range(lanes)]
+
+        def bank(address):
+            """:func:`bank_of` in hardware."""
+            return Cat(address.xor(), address[:bank_bits - 1])
+
+        def word(address):
+            return address[bank_bits:]
 
         def block_reversed(index):
             """Address of natural-order index ``index`` in block-reversed order."""
@@ -204,8 +245,8 @@ class NttTile(wiring.Component):
         load_address = Mux(frame_inverse, block_reversed(load_count), load_count)
         m.d.comb += self.i.ready.eq(~in_full)
         for index, (_, write) in enumerate(source):
-            m.d.comb += [write.en.eq(accepted & ~discarding & (load_address.xor() == index)),
-                         write.addr.eq(load_address[1:]), write.data.eq(self.i.p.coeff)]
+            m.d.comb += [write.en.eq(accepted & ~discarding & (bank(load_address) == index)),
+                         write.addr.eq(word(load_address)), write.data.eq(self.i.p.coeff)]
         with m.If(accepted & discarding):
             with m.If(self.i.p.last):
                 m.d.sync += [discarding.eq(0), in_full.eq(1), in_err.eq(1)]
@@ -228,9 +269,8 @@ class NttTile(wiring.Component):
         half = Signal(log_n)                  # one-hot: distance between butterfly operands
         base = Signal(layers)                 # one-hot: first twiddle index of the stage
         address = Signal(log_n + 1)           # first operand; bit log_n: stage fully issued
-        twiddle = Signal(layers)
-        work_pending = Signal(range(n // 2 + 1))  # work-buffer writes issued, not yet done
-        out_pending = Signal(range(n // 2 + 1))   # output-buffer writes issued, not yet done
+        work_pending = Signal(range(n // 2 + 1))  # work-buffer issues not yet written back
+        out_pending = Signal(range(n // 2 + 1))   # output-buffer issues not yet written back
         last_stage = Mux(inverse, half[-1], half[span_bits])
         out_free = ~out_full & ~finishing
 
@@ -238,58 +278,93 @@ class NttTile(wiring.Component):
         read_valid = Signal()
         read_advance = Signal()
         issued = Signal()
-        issue_a = address[:log_n]
-        issue_b = issue_a | half
-        m.d.comb += [read_advance.eq(~read_valid | butterfly.i.ready),
+        # The butterflies are identical and issued together, so they are ready together.
+        m.d.comb += [read_advance.eq(~read_valid | self._butterflies[0].i.ready),
                      issue.eq(busy & ~address[-1] & (~last_stage | out_free)),
                      issued.eq(issue & read_advance)]
 
-        swap = issue_a.xor()  # operand a is in bank 1
+        # Per stage (one-hot `half`): the bits that set the lanes apart, each lane's offset
+        # and its twiddle index base | (operand >> (log2 half + 1)).
+        skip = Signal(log_n)
+        offsets = [Signal(log_n, name=f"offset{lane}") for lane in range(lanes)]
+        twiddles = [Signal(layers, name=f"twiddle{lane}") for lane in range(lanes)]
+        firsts = [address[:log_n] | offset for offset in offsets]
+        with m.Switch(half):
+            for bit in range(log_n):
+                with m.Case(1 << bit):
+                    distance = 1 << bit
+                    m.d.comb += skip.eq(distance | sum(1 << spread
+                                                       for spread in spread_bits(distance, lanes)))
+                    for lane in range(lanes):
+                        m.d.comb += [offsets[lane].eq(lane_offset(distance, lanes, lane)),
+                                     twiddles[lane].eq(base | (firsts[lane] >> (bit + 1)))]
+            with m.Default():  # never: `half` is one-hot
+                m.d.comb += skip.eq(half)
+
+        # Read crossbar: every operand sits in a bank of its own; each bank reads the word of
+        # the operand that maps to it.
+        operands = [address for first in firsts for address in (first, first | half)]
         for buffer_ports in (source, work):
             for index, (read, _) in enumerate(buffer_ports):
-                swapped, straight = (issue_b, issue_a) if index == 0 else (issue_a, issue_b)
-                m.d.comb += [read.addr.eq(Mux(swap, swapped, straight)[1:]),
+                selected = [word(operand) & (bank(operand) == index).replicate(len(word(operand)))
+                            for operand in operands]
+                m.d.comb += [read.addr.eq(functools.reduce(operator.or_, selected)),
                              read.en.eq(read_advance)]
-        m.d.comb += [rom_read.addr.eq(Cat(twiddle, inverse)), rom_read.en.eq(read_advance)]
+        for lane, rom_read in enumerate(rom_reads):
+            m.d.comb += [rom_read.addr.eq(Cat(twiddles[lane], inverse)),
+                         rom_read.en.eq(read_advance)]
 
-        side = Signal(self._side_layout)
         from_input = Signal()
         op = Signal(Op)
+        sides = [Signal(self._side_layout, name=f"side{lane}") for lane in range(lanes)]
         with m.If(read_advance):
             m.d.sync += [read_valid.eq(issue), from_input.eq(first_stage),
-                         op.eq(Mux(inverse, Op.GENTLEMAN_SANDE, Op.COOLEY_TUKEY)),
-                         side.lo.eq(issue_a[1:]), side.hi.eq(issue_b[1:]), side.swap.eq(swap),
-                         side.to_out.eq(last_stage)]
-        bank0 = Mux(from_input, source[0][0].data, work[0][0].data)
-        bank1 = Mux(from_input, source[1][0].data, work[1][0].data)
-        m.d.comb += [
-            butterfly.i.valid.eq(read_valid),
-            butterfly.i.p.a.eq(Mux(side.swap, bank1, bank0)),
-            butterfly.i.p.b.eq(Mux(side.swap, bank0, bank1)),
-            butterfly.i.p.w.eq(rom_read.data),
-            butterfly.i.p.op.eq(op),
-            butterfly.i.p.side.eq(side),
-            butterfly.o.ready.eq(1),  # write-backs never wait
-        ]
+                         op.eq(Mux(inverse, Op.GENTLEMAN_SANDE, Op.COOLEY_TUKEY))]
+            for side, first in zip(sides, firsts):
+                second = first | half
+                m.d.sync += [side.x_bank.eq(bank(first)), side.y_bank.eq(bank(second)),
+                             side.x_word.eq(word(first)), side.y_word.eq(word(second)),
+                             side.to_out.eq(last_stage)]
+        banks = [Mux(from_input, source_read.data, work_read.data)
+                 for (source_read, _), (work_read, _) in zip(source, work)]
+        bank_data = Array(banks)
+        for butterfly, side, rom_read in zip(self._butterflies, sides, rom_reads):
+            m.d.comb += [
+                butterfly.i.valid.eq(read_valid),
+                butterfly.i.p.a.eq(bank_data[side.x_bank]),
+                butterfly.i.p.b.eq(bank_data[side.y_bank]),
+                butterfly.i.p.w.eq(rom_read.data),
+                butterfly.i.p.op.eq(op),
+                butterfly.i.p.side.eq(side),
+                butterfly.o.ready.eq(1),  # write-backs never wait
+            ]
 
-        written = butterfly.o.p
-        write_back = butterfly.o.valid
-        for buffer_ports, selected in ((work, ~written.side.to_out), (result, written.side.to_out)):
+        # Write crossbar: each bank writes the result that maps to it.
+        write_back = self._butterflies[0].o.valid
+        to_out = self._butterflies[0].o.p.side.to_out
+        results = [(written.side.x_bank, written.side.x_word, written.x)
+                   for written in (butterfly.o.p for butterfly in self._butterflies)]
+        results += [(written.side.y_bank, written.side.y_word, written.y)
+                    for written in (butterfly.o.p for butterfly in self._butterflies)]
+        for buffer_ports, selected in ((work, ~to_out), (result, to_out)):
             for index, (_, write) in enumerate(buffer_ports):
-                to_x = written.side.swap == index
-                m.d.comb += [write.en.eq(write_back & selected),
-                             write.addr.eq(Mux(to_x, written.side.lo, written.side.hi)),
-                             write.data.eq(Mux(to_x, written.x, written.y))]
+                hits = [bank_index == index for bank_index, _, _ in results]
+                m.d.comb += [
+                    write.en.eq(write_back & selected),
+                    write.addr.eq(functools.reduce(operator.or_, [
+                        target & hit.replicate(len(target))
+                        for hit, (_, target, _) in zip(hits, results)])),
+                    write.data.eq(functools.reduce(operator.or_, [
+                        value & hit.replicate(len(value))
+                        for hit, (_, _, value) in zip(hits, results)])),
+                ]
         m.d.sync += [
-            work_pending.eq(work_pending + (issued & ~last_stage)
-                            - (write_back & ~written.side.to_out)),
-            out_pending.eq(out_pending + (issued & last_stage)
-                           - (write_back & written.side.to_out)),
+            work_pending.eq(work_pending + (issued & ~last_stage) - (write_back & ~to_out)),
+            out_pending.eq(out_pending + (issued & last_stage) - (write_back & to_out)),
         ]
 
         def start_stage(distance, first_twiddle):
-            m.d.sync += [half.eq(distance), base.eq(first_twiddle), twiddle.eq(first_twiddle),
-                         address.eq(0)]
+            m.d.sync += [half.eq(distance), base.eq(first_twiddle), address.eq(0)]
 
         with m.If(~busy):
             with m.If(in_full & ~in_err):
@@ -302,11 +377,8 @@ class NttTile(wiring.Component):
                 m.d.sync += [in_full.eq(0), out_full.eq(1), out_err.eq(1)]
         with m.Else():
             with m.If(issued):
-                # The next first operand: skip the second operands' half of each group.
-                m.d.sync += address.eq(((address | half) + 1) & ~Cat(half, Const(0, 1)))
-                group_end = (issue_a & (half - 1)) == (half - 1)
-                with m.If(group_end):
-                    m.d.sync += twiddle.eq(twiddle + 1)
+                # The next group's first operand: skip the bits of `half` and the lanes.
+                m.d.sync += address.eq(((address | skip) + 1) & ~Cat(skip, Const(0, 1)))
             with m.If(address[-1]):
                 with m.If(first_stage):
                     m.d.sync += [first_stage.eq(0), in_full.eq(0)]
@@ -326,18 +398,18 @@ class NttTile(wiring.Component):
         advance = ~self.o.valid | self.o.ready
         emit_err = Signal()
         emit_last = Signal()
-        emit_bank = Signal()
+        emit_bank = Signal(bank_bits)
         for index, (read, _) in enumerate(result):
-            m.d.comb += [read.addr.eq(unload_address[1:]), read.en.eq(advance)]
+            m.d.comb += [read.addr.eq(word(unload_address)), read.en.eq(advance)]
+        unloaded = Array(read.data for read, _ in result)
         m.d.comb += [
-            self.o.p.coeff.eq(Mux(emit_err, 0, Mux(emit_bank, result[1][0].data,
-                                                   result[0][0].data))),
+            self.o.p.coeff.eq(Mux(emit_err, 0, unloaded[emit_bank])),
             self.o.p.err.eq(emit_err),
             self.o.p.last.eq(emit_last),
         ]
         with m.If(advance):
             m.d.sync += [self.o.valid.eq(out_full), emit_err.eq(out_err),
-                         emit_bank.eq(unload_address.xor())]
+                         emit_bank.eq(bank(unload_address))]
             with m.If(out_full):
                 m.d.sync += emit_last.eq(out_err | (unload_count == n - 1))
                 with m.If(out_err):
