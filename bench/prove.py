@@ -10,7 +10,8 @@ depth, and how long the proof takes (issue: each under 5 minutes on 2 cores).
    blocks of 2-bit symbols, malformed blocks included.
 
 Every proof gets HWGEN_PROVE_TIMEOUT seconds (default 300); a proof that runs out reports the
-depth it reached. HWGEN_PROVE_ONLY=WORD runs the rows whose name contains WORD. Rows run one
+depth it reached. HWGEN_PROVE_ONLY=WORD[,WORD...] runs the rows whose name contains one of
+the words. Rows run one
 at a time (the solver is single-threaded), so the times are those of one core.
 
     .venv/bin/python bench/prove.py
@@ -25,7 +26,7 @@ from hwgen.formal import prove
 
 WORK = pathlib.Path("build/bench_prove")
 TIMEOUT = float(os.environ.get("HWGEN_PROVE_TIMEOUT", "300"))
-ONLY = os.environ.get("HWGEN_PROVE_ONLY", "")
+ONLY = os.environ.get("HWGEN_PROVE_ONLY", "").split(",")
 FORMAL = pathlib.Path(__file__).resolve().parents[1] / "designs" / "formal"
 
 TERNARY = {"n_tables": 1, "lanes": 1, "act_type": "int", "max_len": 4}
@@ -68,7 +69,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     started = time.monotonic()
     for prop, design in rows():
-        if ONLY not in design.name:
+        if not any(word in design.name for word in ONLY):
             continue
         results = prove.prove(design, WORK, props=[prop], timeout=TIMEOUT)
         if not results:

@@ -258,7 +258,7 @@ def _parser():
                               "(default: from the design's latency)")
     prove_parser.add_argument("--engine", choices=("yices", "boolector"),
                               help="SMT solver behind smtbmc (default: yices; boolector for the "
-                                   "Huffman decoder's equivalence)")
+                                   "Huffman and bit-serial equivalences)")
     prove_parser.add_argument("--induction", action="store_true",
                               help="try k-induction for every property, not only the stream "
                                    "rules")

@@ -6,7 +6,7 @@ quotient and the remainder, ``x = k·q + r`` with ``r < q``, which reaches every
 once and needs only constant multiplications. Montgomery's ``r`` satisfies ``r·R ≡ x``: the
 proof also picks ``m`` and ``c`` with ``r·R = m·q + c``, ``c < q`` and feeds ``x = k·q + c``.
 """
-from amaranth import Module, Signal, unsigned
+from amaranth import Module, Signal, signed, unsigned
 from amaranth.hdl import Assert, Assume
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In
@@ -31,10 +31,9 @@ class SpecHarness(wiring.Component):
         self._core, self._q, self._n, self._in_bits = core, p.q, p.n, p.in_bits
         self._montgomery = p.plan.method == "montgomery"
         self._r_bits = p.plan.r_bits if self._montgomery else 0
-        fields = {"k": unsigned(self._in_bits - self._n + 1), "r": unsigned(self._n),
-                  "tag": unsigned(p.tag_bits)}
-        if self._montgomery:
-            fields.update({"m": unsigned(self._r_bits), "c": unsigned(self._n)})
+        quotient = (signed(max(self._r_bits, self._in_bits - self._n + 1) + 2)
+                    if self._montgomery else unsigned(self._in_bits - self._n + 1))
+        fields = {"k": quotient, "r": unsigned(self._n), "tag": unsigned(p.tag_bits)}
         super().__init__({"spec": In(stream.Signature(data.StructLayout(fields))),
                           "watch": In(1), "take": In(1)})
 
@@ -45,20 +44,17 @@ class SpecHarness(wiring.Component):
         probe_ports(m, core)
         stream_rules(m, self.spec, check=Assume, name="spec")
         q, spec = self._q, self.spec.p
-        x = Signal(self._in_bits + self._n + 1)
-        residue = spec.c if self._montgomery else spec.r
+        width = len(spec.k) + max(self._n, self._r_bits) + 2
+        x = Signal(signed(width))
+        scaled = (spec.r << self._r_bits) if self._montgomery else spec.r
         m.d.comb += [
-            x.eq(spec.k * q + residue),
+            x.eq(spec.k * q + scaled),
             Assume(~self.spec.valid | (spec.r < q)),
-            Assume(~self.spec.valid | (x < (1 << self._in_bits))),
+            Assume(~self.spec.valid | ((x >= 0) & (x < (1 << self._in_bits)))),
             core.i.valid.eq(self.spec.valid), self.spec.ready.eq(core.i.ready),
-            core.i.p.x.eq(x), core.i.p.tag.eq(spec.tag),
+            core.i.p.x.eq(x[:self._in_bits]), core.i.p.tag.eq(spec.tag),
             core.o.ready.eq(self.take),
         ]
-        if self._montgomery:
-            m.d.comb += [Assume(~self.spec.valid | (spec.c < q)),
-                         Assume(~self.spec.valid |
-                                ((spec.r << self._r_bits) == spec.m * q + spec.c))]
 
         # Beats in flight ahead of the watched one, counted down as they leave.
         accepted = core.i.valid & core.i.ready
