@@ -1,13 +1,17 @@
 """The ``hwgen`` command line (also ``python -m hwgen``).
 
-Exit status: 0 on success, 2 for a bad config or argument (nothing is written), 1 when a tool
-fails or a design disagrees with its golden model (the tool's own error text is shown).
+Exit status: 0 on success, 2 for a bad config, argument or output path (a one-line message;
+nothing is written), 1 when a tool fails or a design disagrees with its golden model (the
+tool's own error text is shown), 130 when interrupted with Ctrl-C.
 """
 import argparse
 import dataclasses
+import functools
 import json
+import os
 import pathlib
 import sys
+import tempfile
 import textwrap
 
 from hwgen import registry
@@ -192,6 +196,7 @@ def _seconds(text):
     return value
 
 
+@functools.cache  # built once per process, however often main() runs
 def _parser():
     parser = argparse.ArgumentParser(prog="hwgen", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -299,14 +304,57 @@ def _parser():
     return parser
 
 
+# Directories a command writes into: argument name → how a message names it.
+_OUTPUT_DIRS = {"out": "--out", "reports": "--reports", "cache": "--cache"}
+
+
+def _check_output_dir(path, option):
+    """Refuse, before anything is written, an output directory that cannot be created: a
+    path through an existing file, or under a directory this user may not write."""
+    path = pathlib.Path(path).absolute()
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{option}: {path} cannot be a directory: {existing} is a file")
+    try:
+        # os.access cannot tell (root may "write" under /proc): create and remove a probe.
+        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".hwgen-probe-"))
+    except OSError as error:
+        raise UsageError(f"{option}: cannot create {path}: {existing}: "
+                         f"{error.strerror or error}") from None
+
+
+def _check_output_dirs(args):
+    for name, option in _OUTPUT_DIRS.items():
+        value = getattr(args, name, None)
+        if value is None or (name == "reports" and args.command == "report"):
+            continue
+        if name == "cache" and value == str(DEFAULT_CACHE) and "HWGEN_CACHE" in os.environ:
+            option = "HWGEN_CACHE"
+        _check_output_dir(value, option)
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
+        _check_output_dirs(args)
         status = args.run(args)
     except (ConfigError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            # The reader went away (`hwgen list | head -1`): stop quietly, as a filter does.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
     except (tools.ToolError, SimulationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
     return status or 0

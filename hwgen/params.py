@@ -15,8 +15,26 @@ import difflib
 __all__ = [
     "ParamError", "ParamTypeError", "ParamValueError",
     "Rule", "Int", "Bool", "Choice", "Nested",
-    "Params", "param", "did_you_mean",
+    "Params", "param", "did_you_mean", "shown",
 ]
+
+_SHOWN_CHARS = 60
+
+
+def shown(value, *, quote=True):
+    """``repr(value)`` (``str`` with ``quote=False``) for an error message, shortened to
+    about 60 characters; integers too long for decimal are shown by their size."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 192:
+        return f"{'-' if value < 0 else ''}0x{abs(value):x}"[:24] + f"… ({value.bit_length()} bits)"
+    if isinstance(value, (list, tuple, dict, set)) and len(value) > 16:
+        return f"a {type(value).__name__} of {len(value)} items"
+    try:
+        text = repr(value) if quote else str(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__}"
+    if len(text) > _SHOWN_CHARS:
+        text = f"{text[:_SHOWN_CHARS - 12]}… ({len(text)} characters)"
+    return text
 
 
 class ParamError(Exception):
@@ -76,10 +94,10 @@ class Int(Rule):
 
     def check(self, name, value):
         if not _is_int(value):
-            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamTypeError(name, f"must be {self.describe()}, not {shown(value)}")
         in_range = value >= self.lo and (self.hi is None or value <= self.hi)
         if not in_range or (self.power_of_two and value & (value - 1)):
-            raise ParamValueError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamValueError(name, f"must be {self.describe()}, not {shown(value)}")
 
 
 class Bool(Rule):
@@ -88,7 +106,7 @@ class Bool(Rule):
 
     def check(self, name, value):
         if not isinstance(value, bool):
-            raise ParamTypeError(name, f"must be true or false, not {value!r}")
+            raise ParamTypeError(name, f"must be true or false, not {shown(value)}")
 
 
 class Choice(Rule):
@@ -102,10 +120,10 @@ class Choice(Rule):
 
     def check(self, name, value):
         if not isinstance(value, str):
-            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamTypeError(name, f"must be {self.describe()}, not {shown(value)}")
         if value not in self.options:
             hint = did_you_mean(value, self.options)
-            raise ParamValueError(name, f"must be {self.describe()}, not {value!r}{hint}")
+            raise ParamValueError(name, f"must be {self.describe()}, not {shown(value)}{hint}")
 
 
 class Nested(Rule):
@@ -127,7 +145,7 @@ class Nested(Rule):
 
     def check(self, name, value):
         if not isinstance(value, self.params_class):
-            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamTypeError(name, f"must be {self.describe()}, not {shown(value)}")
 
 
 def param(default, rule, doc):
@@ -178,16 +196,28 @@ class Params:
         ``None`` here, and :meth:`derive` gives them consistent values.
         """
 
+    def unused(self):
+        """Parameters that have no effect in this combination, each with the rule that says
+        when it applies (``{"lut_groups": "applies only to method 'hybrid'"}``). A config
+        (:func:`hwgen.config.from_mapping`) that sets one of them is rejected, so it never
+        carries a silently ignored value; the config echo, which lists every parameter,
+        still reads back."""
+        return {}
+
     @classmethod
     def from_mapping(cls, mapping, *, kind=None):
-        """Build from a YAML mapping, rejecting unknown keys with a did-you-mean."""
+        """Build from a YAML mapping, rejecting unknown keys with a did-you-mean. A ``None``
+        (YAML ``null``) value means the default."""
         names = [field.name for field in dataclasses.fields(cls)]
         values = {}
         for key, value in mapping.items():
             if key not in names:
                 owner = f"kind {kind!r}" if kind else cls.__name__
-                raise ParamValueError(
-                    str(key), f"is not a parameter of {owner}{did_you_mean(str(key), names)}")
+                hint = did_you_mean(key, names) if isinstance(key, str) else ""
+                raise ParamValueError(shown(key, quote=False),
+                                      f"is not a parameter of {owner}{hint}")
+            if value is None:
+                continue
             rule = cls.field(key).metadata["rule"]
             values[key] = rule.coerce(key, value)
         return cls(**values)

@@ -1,7 +1,10 @@
 """The command line: what it prints, what it writes, and how it fails."""
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -74,6 +77,23 @@ BAD_CONFIGS = [
      "parms: unknown key", "did you mean 'params'"),
     ("not YAML", "name: [unclosed\n", "not valid YAML", "line"),
     ("not a mapping", "- a\n- b\n", "must be a mapping", "list"),
+    ("duplicate key", GOOD.replace("lanes: 2", "lanes: 2\n  lanes: 4"),
+     "line 5: key 'lanes' appears twice", "first on line 4"),
+    ("params false", GOOD.split("params:")[0] + "params: false\n",
+     "params: must be a mapping of parameter names to values", "not False"),
+    ("params empty string", GOOD.split("params:")[0] + "params: ''\n",
+     "params: must be a mapping", "not ''"),
+    ("kind a list", GOOD.replace("kind: bitserial_dot", "kind: [bitserial_dot]"),
+     "kind: must be one of", "not ['bitserial_dot']"),
+    ("deep nesting", GOOD.replace("lanes: 2", "lanes: " + "[" * 5000 + "]" * 5000),
+     "not valid YAML", "nested deeper than 32 levels"),
+    ("huge decimal integer", GOOD.replace("lanes: 2", "lanes: " + "9" * 30000),
+     "an integer has more than 20000 decimal digits", "hexadecimal"),
+    ("huge value shortened", GOOD.replace("lanes: 2", "lanes: 0x" + "f" * 5000),
+     "params.lanes: must be an integer between 1 and 64, not 0xfffff", "(20000 bits)"),
+    ("parameter without effect", "name: m\nkind: modred\n"
+                                 "params: {method: iterative, lut_groups: 2}\n",
+     "params.lut_groups: applies only to method 'hybrid', not 'iterative'", "remove it"),
 ]
 
 
@@ -90,6 +110,75 @@ def test_bad_config_exits_2_naming_the_problem_and_writes_nothing(tmp_path, caps
     assert str(config) in err and first in err and second in err, err
     assert not out_dir.exists()
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_file_that_is_not_utf8_exits_2(tmp_path, capsys):
+    config = tmp_path / "junk.yaml"
+    config.write_bytes(b"name: \xff\xfe junk\n")
+    status, _, err = run(["verilog", config, "--out", tmp_path / "build"], capsys)
+    assert status == 2
+    assert err == f"error: {config}: not a UTF-8 text file (byte 6 is 0xff)\n"
+
+
+def test_null_means_the_default(tmp_path, capsys):
+    config = write(tmp_path, GOOD.replace("max_len: 16", "max_len: null\n  act_bits: ~"))
+    status, _, err = run(["verilog", config, "--out", tmp_path / "build"], capsys)
+    assert status == 0, err
+    manifest = json.loads((tmp_path / "build" / "cli_dot" / "cli_dot.json").read_text())
+    assert manifest["params"]["max_len"] == 4096 and manifest["params"]["act_bits"] == 8
+
+
+@pytest.mark.parametrize("out, message", [
+    ("FILE", "--out: {tmp}/FILE cannot be a directory: {tmp}/FILE is a file"),
+    ("FILE/sub", "--out: {tmp}/FILE/sub cannot be a directory: {tmp}/FILE is a file"),
+    ("/proc/hwgen", "--out: cannot create /proc/hwgen: /proc: "),
+])
+def test_an_output_path_that_cannot_be_a_directory_exits_2(tmp_path, capsys, out, message):
+    (tmp_path / "FILE").write_text("keep")
+    out = out if out.startswith("/") else tmp_path / out
+    status, _, err = run(["verilog", write(tmp_path, GOOD), "--out", out], capsys)
+    assert status == 2
+    assert err.startswith(f"error: {message.format(tmp=tmp_path)}") and err.count("\n") == 1
+    assert (tmp_path / "FILE").read_text() == "keep"
+
+
+def test_an_unusable_cache_from_the_environment_is_named(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "hwgen", "synth", str(write(tmp_path, GOOD)),
+                             "--out", str(tmp_path / "build")], capture_output=True, text=True,
+                            env={**os.environ, "HWGEN_CACHE": "/proc/nope"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: HWGEN_CACHE: cannot create /proc/nope")
+    assert not (tmp_path / "build").exists()
+
+
+def test_a_closed_pipe_ends_quietly():
+    result = subprocess.run(f"{sys.executable} -m hwgen list | head -1", shell=True,
+                            capture_output=True, text=True)
+    assert result.stdout.startswith("bitserial_dot:") and result.stderr == ""
+
+
+def test_ctrl_c_exits_130_on_one_line(tmp_path):
+    config = write(tmp_path, GOOD)
+    process = subprocess.Popen([sys.executable, "-m", "hwgen", "sim", str(config), "--out",
+                                str(tmp_path / "build")], stderr=subprocess.PIPE, text=True)
+    # The Verilog appears before Verilator starts: from then on the run is inside main().
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "build" / "cli_dot" / "cli_dot.v").exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err == "error: interrupted\n"
+
+
+def test_outputs_follow_the_umask(tmp_path, capsys):
+    previous = os.umask(0o022)
+    try:
+        run(["verilog", write(tmp_path, GOOD), "--out", tmp_path / "build"], capsys)
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "build" / "cli_dot" / "cli_dot.v").stat().st_mode & 0o777 == 0o644
 
 
 def test_missing_config_exits_2(tmp_path, capsys):

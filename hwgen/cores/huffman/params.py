@@ -6,7 +6,7 @@ import numpy as np
 
 from hwgen.golden.kvformat import BlockFormat, Codebook, Tables, default_tables
 from hwgen.params import (Bool, Choice, Int, Nested, Params, ParamTypeError, ParamValueError,
-                          Rule, param)
+                          Rule, param, shown)
 
 __all__ = ["HuffmanPipelineParams", "HuffmanParams", "IntTable", "FilePath"]
 
@@ -32,7 +32,7 @@ class IntTable(Rule):
 
     def check(self, name, value):
         if not self._fits(value):
-            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamTypeError(name, f"must be {self.describe()}, not {shown(value)}")
 
 
 class FilePath(Rule):
@@ -48,9 +48,9 @@ class FilePath(Rule):
         if value is None:
             return
         if not isinstance(value, str):
-            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamTypeError(name, f"must be {self.describe()}, not {shown(value)}")
         if not value.endswith(self.suffix) or not pathlib.Path(value).is_file():
-            raise ParamValueError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamValueError(name, f"must be {self.describe()}, not {shown(value)}")
 
 
 def _read_table_file(path):
@@ -136,7 +136,7 @@ class HuffmanParams(BlockFormat):
             if any(not 0 <= length <= self.max_code_len for length in row):
                 raise ParamValueError("codebooks", f"must have code lengths between 0 and "
                                                    f"max_code_len ({self.max_code_len}), not "
-                                                   f"{list(row)!r} (book {number})")
+                                                   f"{shown(list(row))} (book {number})")
             kraft = sum(2.0 ** -length for length in row if length)
             if kraft > 1:
                 raise ParamValueError("codebooks", f"must be prefix codes (Kraft sum at most "
@@ -153,7 +153,7 @@ class HuffmanParams(BlockFormat):
         for row in patterns:
             if any(not low <= centroid <= high for centroid in row):
                 raise ParamValueError("patterns", f"must have centroids between {low} and "
-                                                  f"{high} (centroid_bits), not {list(row)!r}")
+                                                  f"{high} (centroid_bits), not {shown(list(row))}")
 
     def derive(self):
         codebooks, patterns = self._given_tables()

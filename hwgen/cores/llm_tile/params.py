@@ -7,7 +7,7 @@ from hwgen.cores.huffman.params import HuffmanParams
 from hwgen.cores.ternary.params import AddSubParams, LutParams
 from hwgen.golden import llm_tile as golden
 from hwgen.params import (Choice, Int, Nested, Params, ParamError, ParamTypeError,
-                          ParamValueError, Rule, param)
+                          ParamValueError, Rule, param, shown)
 
 __all__ = ["ENGINE_PARAMS", "EngineParams", "LlmTileParams"]
 
@@ -30,7 +30,7 @@ class EngineParams(Rule):
 
     def check(self, name, value):
         if type(value) not in ENGINE_PARAMS.values():
-            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamTypeError(name, f"must be {self.describe()}, not {shown(value)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,9 +60,11 @@ class LlmTileParams(Params):
         """As :meth:`Params.from_mapping`; ``engine_params`` is read with the parameter class
         of the ``engine`` it names, so its errors read ``engine_params.lanes: …``."""
         mapping = dict(mapping)
-        engine = mapping.get("engine", cls.field("engine").default)
+        engine = mapping.get("engine")
+        if engine is None:
+            engine = cls.field("engine").default
         given = mapping.get("engine_params")
-        if isinstance(given, dict) and engine in ENGINE_PARAMS:
+        if isinstance(given, dict) and isinstance(engine, str) and engine in ENGINE_PARAMS:
             try:
                 mapping["engine_params"] = ENGINE_PARAMS[engine].from_mapping(given)
             except ParamError as error:
@@ -75,7 +77,7 @@ class LlmTileParams(Params):
             raise ParamTypeError("engine_params", f"must be a "
                                                   f"{ENGINE_PARAMS[self.engine].__name__} for "
                                                   f"engine {self.engine!r}, not "
-                                                  f"{self.engine_params!r}")
+                                                  f"{shown(self.engine_params)}")
         if self.kv.runtime:
             raise ParamValueError("kv.tables", "must be 'static' for llm_tile (it has no "
                                                "table-load command), not 'runtime'")

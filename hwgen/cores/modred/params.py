@@ -5,7 +5,7 @@ from hwgen.cost import modred as cost
 from hwgen.golden import moduli
 from hwgen.golden import modred as golden
 from hwgen.params import (Choice, Int, Params, ParamTypeError, ParamValueError, Rule,
-                          did_you_mean, param)
+                          did_you_mean, param, shown)
 
 __all__ = ["ModulusRule", "ReductionParams", "ReducerParams", "ModMulParams"]
 
@@ -22,13 +22,13 @@ class ModulusRule(Rule):
     def check(self, name, value):
         if isinstance(value, str):
             if value not in moduli.MODULI:
-                raise ParamValueError(name, f"must be {self.describe()}, not {value!r}"
+                raise ParamValueError(name, f"must be {self.describe()}, not {shown(value)}"
                                             f"{did_you_mean(value, moduli.MODULI)}")
             return
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ParamTypeError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamTypeError(name, f"must be {self.describe()}, not {shown(value)}")
         if not 3 <= value <= 1 << MAX_MODULUS_BITS:
-            raise ParamValueError(name, f"must be {self.describe()}, not {value!r}")
+            raise ParamValueError(name, f"must be {self.describe()}, not {shown(value)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,12 +111,12 @@ class ReductionParams(Params):
             raise ParamValueError("in_bits", f"must be at least the modulus width ({n} bits), "
                                              f"not {in_bits!r}")
         if method == "montgomery" and q % 2 == 0:
-            raise ParamValueError("modulus", f"must be odd for method 'montgomery', not {q!r}")
+            raise ParamValueError("modulus", f"must be odd for method 'montgomery', not {shown(q)}")
         if method == "special" and golden.special_folds(q, in_bits) is None:
             raise ParamValueError("modulus", f"must be 2^n − c with c small enough that "
                                              f"{golden.MAX_SPECIAL_FOLDS} folds reduce "
                                              f"{in_bits}-bit inputs below 3q for method "
-                                             f"'special', not {q!r}")
+                                             f"'special', not {shown(q)}")
         if self.table_storage == "bram" and method not in ("lut", "hybrid", "auto"):
             raise ParamValueError("table_storage", f"must be 'logic' for method {method!r}, "
                                                    f"not 'bram'")
@@ -141,6 +141,16 @@ class ReductionParams(Params):
             if not low <= self.stages <= high:
                 raise ParamValueError("stages", f"must be between {low} and {high} for this "
                                                 f"configuration, not {self.stages!r}")
+
+    def unused(self):
+        method = self.resolved_method
+        rules = {}
+        if method != "hybrid":
+            rules.update(lut_groups=f"applies only to method 'hybrid', not {method!r}",
+                         merge_level=f"applies only to method 'hybrid', not {method!r}")
+        if method != "montgomery":
+            rules["r_bits"] = f"applies only to method 'montgomery', not {method!r}"
+        return rules
 
     # -- the datapath ----------------------------------------------------------------------
     @property

@@ -4,7 +4,7 @@ import dataclasses
 from hwgen.golden import moduli
 from hwgen.cores.modred.params import ModMulParams, ModulusRule
 from hwgen.golden import ntt as golden
-from hwgen.params import Int, Params, ParamValueError, param
+from hwgen.params import Int, Params, ParamValueError, param, shown
 
 __all__ = ["NttParams", "MODMUL_PARAMS"]
 
@@ -80,14 +80,17 @@ class NttParams(Params):
         largest = golden.max_size(q) if problem != "not prime" else 0
         if largest < 2:
             raise ParamValueError("modulus", f"must be a prime q with 4 dividing q − 1, not "
-                                             f"{self.modulus!r}")
+                                             f"{shown(self.modulus)}")
         if problem:
             name = "n" if self.layers is None else "layers"
             raise ParamValueError(name, f"must give 2^layers residues with 2^(layers+1) "
                                         f"dividing q − 1 (at most {largest} residues for "
-                                        f"modulus {self.modulus!r}; n = {n}), not "
+                                        f"modulus {shown(self.modulus)}; n = {n}), not "
                                         f"{getattr(self, name)!r}")
         ModMulParams(**self._modmul_values())  # its own rules, under the same names
+
+    def unused(self):
+        return self.modmul_params.unused()
 
     def derive(self):
         mul = self.modmul_params

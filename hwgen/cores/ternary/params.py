@@ -4,7 +4,7 @@ import dataclasses
 from typing import ClassVar
 
 from hwgen.golden import ternary as golden
-from hwgen.params import Bool, Choice, Int, Nested, Params, ParamValueError, param
+from hwgen.params import Bool, Choice, Int, Nested, Params, ParamValueError, param, shown
 
 __all__ = ["PipelineParams", "LutPipelineParams", "TernaryParams", "LutParams",
            "AddSubParams", "MacParams"]
@@ -85,7 +85,7 @@ class TernaryParams(Params):
                 value = getattr(self, name)
                 if value is not None and value != FLOAT_BITS:
                     raise ParamValueError(name, f"must be {FLOAT_BITS} for act_type "
-                                                f"{self.act_type!r}, not {value!r}")
+                                                f"{self.act_type!r}, not {shown(value)}")
 
 
 @dataclasses.dataclass(frozen=True)
