@@ -4,7 +4,8 @@ depth, and how long the proof takes (issue: each under 5 minutes on 2 cores).
 1. the stream rules (k-induction) and the answer bound (packet accounting, bounded) for the
    small config of every kind (designs/formal/);
 2. functional equivalence: modred ≡ x mod q (x·R⁻¹ mod q for montgomery) for q = 3329 and
-   7681 at full input width and 16–20-bit primes, every method; the LUT and multiplier
+   7681 at full input width (24 and 26 bits), q = 3329 at 16 and 20 bits, and the 16- and
+   20-bit primes 65521 and 786433 with four input bits above the modulus, every method; the LUT and multiplier
    ternary cores ≡ the add/sub core at int4/int8 and small µ; bitserial_dot ≡ bitparallel_dot
    at 2 lanes, each weight precision; the parallel Huffman decoder ≡ the serial one on 16-bit
    blocks of 2-bit symbols, malformed blocks included.
@@ -44,8 +45,9 @@ EQUIVALENCES = [
     *[_modred(7681, 26, method) for method in ("lut", "barrett", "montgomery")],
     *[_modred(3329, 16, method) for method in
       ("lut", "iterative", "hybrid", "barrett", "montgomery")],
-    *[_modred(q, 20, method) for q in (65521, 786433) for method in
-      ("lut", "barrett", "montgomery")],
+    *[_modred(3329, 20, method) for method in ("lut", "barrett")],
+    *[_modred(q, in_bits, method) for q, in_bits in ((65521, 20), (786433, 24))
+      for method in ("lut", "barrett", "montgomery")],
     _modred(65521, 20, "special"),
     *[(f"ternary_lut_int{bits}_mu{mu}", "ternary_lut", {**TERNARY, "mu": mu, "act_bits": bits})
       for bits in (4, 8) for mu in (1, 2)],

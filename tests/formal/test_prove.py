@@ -15,7 +15,7 @@ from hwgen.config import Design, load
 from hwgen.cores.modred import datapath
 from hwgen.flow import verilog
 from hwgen.flow.sim import SimulationError
-from hwgen.formal import prove, replay, trace
+from hwgen.formal import families, prove, replay, trace
 from hwgen.formal.harness import LockstepHarness, StreamHarness
 from tests.conftest import ROOT
 
@@ -80,6 +80,15 @@ def test_ternary_lut_equals_addsub(root, tmp_path):
     result = _only(prove.prove(_design(root, "ternary_lut_int4"), tmp_path,
                                props=["equivalence"], depth=4))
     assert (result.outcome.status, result.what) == ("bounded", "≡ ternary_addsub")
+
+
+@pytest.mark.parametrize("name", ["modred_kyber16_lut", "bitserial_dot2", "bitparallel_dot2",
+                                  "ternary_lut_int4", "ternary_mac_int4"])
+def test_replay_expectations_match_the_golden_vectors(root, name):
+    # What a replay expects from accepted input beats is what the golden vectors say.
+    design = _design(root, name)
+    vectors = design.kind.vectors(design.params, 20, 5)
+    assert families.expected(design, vectors["inputs"]["i"]) == vectors["outputs"]
 
 
 def test_lockstep_rejects_different_designs(root):

@@ -9,10 +9,11 @@ bit-parallel, parallel Huffman decoder ≡ serial one).
 import dataclasses
 
 from hwgen import registry
-from hwgen.formal.families import modred
+from hwgen.formal.families import dot, modred
 from hwgen.formal.harness import LockstepHarness
 
-__all__ = ["REFERENCES", "ENGINES", "NO_PACKET_ACCOUNTING", "equivalence", "expected"]
+__all__ = ["REFERENCES", "ENGINES", "NO_PACKET_ACCOUNTING", "EXPECTED", "equivalence",
+           "expected"]
 
 # Kind → the kind it is proved equivalent to, run in lockstep on the same inputs.
 REFERENCES = {
@@ -77,9 +78,19 @@ def equivalence(design):
     return None
 
 
+# Kind → golden output beats for accepted input beats (the replay's expected values).
+EXPECTED = {
+    "modred": modred.expected,
+    "bitserial_dot": dot.bitserial_expected,
+    "bitparallel_dot": dot.bitserial_expected,
+    "ternary_lut": dot.ternary_expected,
+    "ternary_addsub": dot.ternary_expected,
+    "ternary_mac": dot.ternary_expected,
+}
+
+
 def expected(design, beats):
     """The output beats ``design`` owes for the accepted input ``beats``, or ``None`` where
-    no golden model maps input beats to output beats."""
-    if design.kind.name == "modred":
-        return {"o": modred.expected(design.params, beats)}
-    return None
+    no golden model here maps input beats to output beats (the Huffman decoders, the tops)."""
+    golden = EXPECTED.get(design.kind.name)
+    return {"o": golden(design.params, beats)} if golden else None
