@@ -94,24 +94,20 @@ def synthesized(params, target):
 
 
 def placed(params):
-    """ECP5-85F place and route out of context: the ``pnr`` section, cached by the design."""
+    """ECP5-85F place and route out of context: the ``pnr`` section (cached with every other
+    place-and-route result, see hwgen.flow.pnr)."""
     design = from_mapping({"name": "modred_bench", "kind": "modred", "params": dict(params)})
     emitted = verilog.emit(design, WORK / "pnr" / design.digest)
-    cached = WORK / "pnr_cache" / f"{design.digest}-{SEEDS}.json"
-    if cached.exists():
-        return json.loads(cached.read_text())
     try:
-        report = pnr.place_and_route(design, emitted, "ecp5", device="85k", seeds=SEEDS,
-                                     reports_dir=emitted.dir / "reports", timeout=TIMEOUT)
+        report, _ = pnr.place_and_route_cached(design, emitted, "ecp5", device="85k",
+                                               seeds=SEEDS, reports_dir=emitted.dir / "reports",
+                                               timeout=TIMEOUT)
     except pnr.FitError as error:
-        result = {"error": "does not fit: " + error.detail.strip().splitlines()[-1]}
+        return {"error": "does not fit: " + error.detail.strip().splitlines()[-1]}
     except tools.ToolError as error:
         return {"error": f"over {TIMEOUT:.0f} s" if isinstance(error, tools.ToolTimeout)
                 else "failed"}
-    else:
-        result = {"fmax_mhz": report["pnr"]["fmax_mhz"], "seeds": SEEDS}
-    write_atomic(cached, json.dumps(result))
-    return result
+    return {"fmax_mhz": report["pnr"]["fmax_mhz"], "seeds": SEEDS}
 
 
 def ecp5_luts(area):

@@ -41,6 +41,22 @@ class Lanes(wiring.Component):
         return m
 
 
+@pytest.fixture(autouse=True)
+def small_units(monkeypatch):
+    """The lanes here are a few gates: units of their own only below the usual size."""
+    monkeypatch.setattr(hierarchy, "MIN_UNIT_TEXT", 0)
+
+
+def test_tiny_repeated_modules_are_flattened_at_the_usual_size(monkeypatch):
+    monkeypatch.undo()
+    tree = hierarchy.deduplicate(amaranth_verilog.convert(Lanes(3), name="top", emit_src=False),
+                                 "top")
+    lane = next(name for name, module in tree.modules.items() if module.instances == 3)
+    assert tree.units() == {tree.top}
+    monkeypatch.setattr(hierarchy, "MIN_UNIT_TEXT", len(tree.modules[lane].text))
+    assert tree.units() == {tree.top, lane}
+
+
 class Emitted:
     def __init__(self, root, name, text):
         self.dir = root / name

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from hwgen.config import from_mapping
-from hwgen.flow import measure, pnr, synth, tools, verilog
+from hwgen.flow import hierarchy, measure, pnr, synth, tools, verilog
 
 # One lane: nothing repeats, so the design is synthesized flat.
 TINY = {"name": "tiny_dot", "kind": "bitserial_dot",
@@ -105,7 +105,9 @@ TABLES = {"name": "tables", "kind": "ternary_lut",
 
 @pytest.fixture
 def small_devices(monkeypatch):
-    """Every device 150 logic cells large, so that a small design is too large for all."""
+    """Every device 150 logic cells large, so that a small design is too large for all, and
+    its small tables units of their own."""
+    monkeypatch.setattr(hierarchy, "MIN_UNIT_TEXT", 0)
     for devices in pnr.DEVICES.values():
         for name, spec in devices.items():
             monkeypatch.setitem(devices, name, {**spec, "cells": 150})
