@@ -206,7 +206,7 @@ def ntt_table(designs):
                 f"{100 * perf['butterfly_utilization']:.1f} % | "
                 f"{perf['cycles_per_transform']:,.0f} | "
                 f"{_rate(per_cycle * placed['fmax_mhz'] * 1e6)}NTT/s | "
-                f"{per_cycle / luts:.3g} | {conservative:.3g} | "
+                f"{1e3 * per_cycle / luts:.3g}·10⁻³ | {1e3 * conservative:.3g}·10⁻³ | "
                 f"{conservative / ANCHOR_NTT_PER_CYCLE_PER_KLUT:.2f}x |")
     return "\n".join(lines)
 
