@@ -1,6 +1,7 @@
 """How fast and how exact the synthesis flow is: old against new scripts, flat against units.
 
     .venv/bin/python bench/flow.py [--large] [--only NAME ...] [--timeout S] [--old-timeout S]
+                                   [--targets T ...] [--ways old|flat|units ...]
 
 For every shipped config (``designs/*.yaml``), and with ``--large`` for the sizes a user
 would build (ternary int8/fp16 cores at 1,024 MACs/cycle, bit-parallel and bit-serial dot
@@ -132,13 +133,23 @@ class Results:
         return known
 
 
-def measure_design(design, results, timeout, old_timeout):
+def measure_design(design, results, timeout, old_timeout, targets=synth.TARGETS, only=WAYS):
+    """The runs of one design; those not in ``targets`` and ``only`` come from the kept
+    results when there are any."""
     emitted = verilog.emit(design, WORK / "designs" / design.digest)
     has_units = len(hierarchy.deduplicate(emitted.verilog.read_text(), design.name).units()) > 1
     row = {"name": design.name, "units": has_units, "targets": {}}
     for target in synth.TARGETS:
-        ways = {}
+        ways, wanted = {}, set(only)
+        if "units" in wanted and not has_units:
+            wanted.add("flat")
+        if "flat" in wanted and target != "generic":
+            wanted.add("old")
         for way in WAYS:
+            if target not in targets or way not in wanted:
+                ways[way] = results.data.get(results.key(design, target, way),
+                                             {"missing": True})
+                continue
             # Only the generic script changed; the FPGA scripts are the old ones.
             if (way == "units" and not has_units) or (way == "flat" and target != "generic"):
                 ways[way] = ways["flat" if way == "units" else "old"]
@@ -152,13 +163,15 @@ def measure_design(design, results, timeout, old_timeout):
 
 
 def describe(run, target):
+    if "missing" in run:
+        return "not run"
     if "timeout" in run:
         return f"> {run['timeout']:.0f} s"
     return f"{run['area'][AREA[target]]:,.0f} in {run['wall_s']:.0f} s ({run['cpu_s']:.0f} CPU-s)"
 
 
 def area(run, target):
-    return None if "timeout" in run else run["area"][AREA[target]]
+    return None if "timeout" in run or "missing" in run else run["area"][AREA[target]]
 
 
 def ratio(new, old):
@@ -166,6 +179,8 @@ def ratio(new, old):
 
 
 def times(run):
+    if "missing" in run:
+        return "not run"
     return f"> {run['timeout']:.0f}" if "timeout" in run else f"{run['wall_s']:.0f} / {run['cpu_s']:.0f}"
 
 
@@ -217,7 +232,7 @@ def print_tables(rows):
     print("|---|---|---|---|---|")
     for row in rows:
         runs = [row["targets"][target]["units"] for target in synth.TARGETS]
-        total = ("" if any("timeout" in run for run in runs)
+        total = ("" if any("timeout" in run or "missing" in run for run in runs)
                  else f"{sum(run['wall_s'] for run in runs):.0f}")
         print(f"| {row['name']} | " + " | ".join(times(run) for run in runs) + f" | {total} |")
 
@@ -237,6 +252,10 @@ def main():
                         help="seconds per run of the old flow (default: 900)")
     parser.add_argument("--fresh", action="store_true", help="measure again, ignoring "
                         "the kept results")
+    parser.add_argument("--targets", nargs="+", choices=synth.TARGETS, default=synth.TARGETS,
+                        help="targets to run (the others are printed from the kept results)")
+    parser.add_argument("--ways", nargs="+", choices=WAYS, default=WAYS,
+                        help="ways to run (the others are printed from the kept results)")
     args = parser.parse_args()
     designs = [load(path) for path in sorted(DESIGNS.glob("*.yaml"))]
     if args.large:
@@ -245,8 +264,8 @@ def main():
     if args.only:
         designs = [design for design in designs if design.name in args.only]
     results = Results(WORK / "results.json", args.fresh)
-    rows = [measure_design(design, results, args.timeout, args.old_timeout)
-            for design in designs]
+    rows = [measure_design(design, results, args.timeout, args.old_timeout, args.targets,
+                           args.ways) for design in designs]
     print_tables(rows)
 
 
