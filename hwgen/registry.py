@@ -15,6 +15,7 @@ FAMILIES = (
     "hwgen.cores.ternary",
     "hwgen.cores.modred",
     "hwgen.cores.ntt",
+    "hwgen.cores.dfloat",
     "hwgen.cores.llm_tile",
 )
 

@@ -32,7 +32,7 @@ __all__ = [
     "DFloatFormat", "Codebooks", "BlockResult", "Encoded", "ERRORS", "EXPONENTS",
     "bf16_of", "split", "join", "learn_codebooks", "encode_block", "encode", "decode_block",
     "decode_words", "block_words", "words_bits", "block_bits_used", "REAL_WEIGHTS",
-    "real_weights",
+    "real_weights", "expected_beats", "directed", "random_blocks", "to_vectors", "vectors",
 ]
 
 #: Rows of the query (layer 0) and value (layer 1) projections of all-MiniLM-L6-v2 (float16).
@@ -354,3 +354,113 @@ def decode_words(words, width, fmt, codebooks):
         result.error = "long_block"
     return result
 
+
+
+# --- stream vectors of the decoder ------------------------------------------------------------
+
+def expected_beats(p, result):
+    """The output beats (``lanes`` values each) of a decoded block."""
+    beats = p.group_size // p.lanes
+    return [{"v": result.values[beat * p.lanes:(beat + 1) * p.lanes].tolist(),
+             "first": int(beat == 0), "last": int(beat == beats - 1), "err": result.err}
+            for beat in range(beats)]
+
+
+def _group_with_exponents(exponents, rng):
+    """BF16 patterns with the given exponents and random signs and mantissas."""
+    return join(rng.integers(0, 256, len(exponents)), exponents)
+
+
+def _edge_groups(p, codebooks, rng):
+    """Groups of every book's shortest and longest codes, and real-looking groups whose
+    exponent codes end exactly at a word end, or whose final codeword crosses one."""
+    groups = []
+    for number in range(p.n_books):
+        lengths = codebooks.book(p, number).lengths(EXPONENTS)
+        coded = np.flatnonzero(lengths)
+        for extreme in (lengths[coded].min(), lengths[coded].max()):
+            groups.append(_group_with_exponents(
+                rng.choice(coded[lengths[coded] == extreme], p.group_size), rng))
+        weights = 2.0 ** -lengths[coded].astype(float)
+        candidates = rng.choice(coded, (4000, p.group_size), p=weights / weights.sum())
+        used = p.header_bits + lengths[candidates].sum(axis=1)
+        final_length = lengths[candidates[:, -1]]
+        ends_at_word = np.flatnonzero(used % p.in_bits == 0)
+        crosses = np.flatnonzero((used % p.in_bits > 0) & (used % p.in_bits < final_length))
+        for found in (ends_at_word, crosses):
+            groups += [_group_with_exponents(candidates[row], rng) for row in found[:2]]
+    return groups
+
+
+def _fuzzed(p, words, rng):
+    """A block's words with bit flips, cut short, run long or replaced by random bits."""
+    kind = rng.integers(4)
+    if kind == 0:
+        bits = words_bits(words, p.in_bits)
+        bits[rng.choice(len(bits), int(rng.integers(1, 4)), replace=False)] ^= 1
+        return block_words(bits, p.in_bits)
+    if kind == 1:
+        return words[:int(rng.integers(1, len(words)))]
+    if kind == 2:
+        return words + [int(rng.integers(1 << 62)) & ((1 << p.in_bits) - 1)
+                        for _ in range(int(rng.integers(1, 3)))]
+    return [int.from_bytes(rng.bytes(p.in_bits // 8), "big") for _ in range(len(words))]
+
+
+def directed(p):
+    """Edge-case blocks (lists of words): real weights, every book's shortest and longest
+    codes, codes ending exactly at a word end and crossing into the final word, raw blocks
+    of every BF16 special value and of random patterns, and faulty blocks (short, cut inside
+    the bytes, long, a bad book, all zeros, random bits)."""
+    rng = np.random.default_rng(2026)
+    codebooks = p.codebook_set()
+    fmt = p.format_of()
+    real = np.concatenate([bf16_of(w).ravel() for w in real_weights().values()])
+    groups = [real[start:start + p.group_size]
+              for start in np.linspace(0, len(real) - p.group_size, 6).astype(int)]
+    groups += _edge_groups(p, codebooks, rng)
+    specials = bf16_of([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, -3e38, 1.0])
+    groups.append(np.resize(np.concatenate([specials, np.array([0x7F81, 0xFFFF], np.uint16)]),
+                            p.group_size).astype(np.uint16))
+    groups.append(rng.integers(0, 1 << 16, p.group_size).astype(np.uint16))
+    blocks = [block_words(encode_block(group, fmt, codebooks), p.in_bits) for group in groups]
+    good = blocks[0]
+    faulty = [good[:-1], good[:1], good[:p.byte_words], good + [0], good + [good[0]] * 2,
+              [0] * len(good), [(1 << p.in_bits) - 1] * len(good)]
+    for book in range(p.raw_book + 1, 1 << p.book_bits):
+        bits = words_bits(good, p.in_bits)
+        bits[p.byte_bits:p.header_bits] = int_to_bits(book, p.book_bits)
+        faulty.append(block_words(bits, p.in_bits))
+    return blocks + faulty
+
+
+def random_blocks(p, count, rng):
+    """``count`` blocks: encoded random weights (Gaussian or Laplace, random scales,
+    sometimes sparse) and fuzzed versions of them."""
+    codebooks = p.codebook_set()
+    fmt = p.format_of()
+    blocks = []
+    for _ in range(count):
+        scale = 10.0 ** rng.uniform(-2.5, -0.5)
+        values = (rng.normal if rng.random() < 0.5 else rng.laplace)(size=p.group_size) * scale
+        if rng.random() < 0.2:
+            values *= rng.random(p.group_size) < 0.5
+        words = block_words(encode_block(bf16_of(values), fmt, codebooks), p.in_bits)
+        blocks.append(_fuzzed(p, words, rng) if rng.random() < 0.4 else words)
+    return blocks
+
+
+def to_vectors(p, blocks):
+    """Stream vectors (see :mod:`hwgen.golden`) for ``blocks`` (lists of words)."""
+    codebooks = p.codebook_set()
+    words, outputs = [], []
+    for block in blocks:
+        words += [{"data": int(word), "last": int(number == len(block) - 1)}
+                  for number, word in enumerate(block)]
+        outputs += expected_beats(p, decode_words(block, p.in_bits, p.format_of(), codebooks))
+    return {"inputs": {"i": words}, "outputs": {"o": outputs}}
+
+
+def vectors(p, count, seed):
+    """Directed edge cases followed by ``count`` random blocks."""
+    return to_vectors(p, directed(p) + random_blocks(p, count, np.random.default_rng(seed)))
