@@ -22,6 +22,9 @@ CONFIGS = {
     "books2": dict(group_size=32, in_bits=64, lanes=8, n_books=2, n_codes=16),
     # 16-bit codes, one byte word, 2 values per beat.
     "long_codes": dict(group_size=8, in_bits=64, lanes=2, max_code_len=16),
+    # Every pipeline register.
+    "pipelined": dict(group_size=16, in_bits=32, lanes=4,
+                      pipeline=dict(lookup=True, resolve=2, compact_every=2, assemble=True)),
     # An incomplete book: windows that start no code.
     "incomplete": dict(group_size=16, in_bits=32, lanes=8, codebooks=INCOMPLETE),
 }
@@ -35,7 +38,7 @@ def verdicts(params, blocks):
 @pytest.mark.parametrize("name", CONFIGS)
 @pytest.mark.parametrize("decoder", DECODERS, ids=lambda cls: cls.__name__)
 def test_matches_reference_under_backpressure(decoder, name):
-    params = DFloatParams(**CONFIGS[name])
+    params = DFloatParams.from_mapping(CONFIGS[name])
     run_vectors(decoder(params), df.vectors(params, 16, seed=2), valid_prob=0.6,
                 ready_prob=0.5, seed=9, stall_limit=400)
 
@@ -49,21 +52,26 @@ def test_vectors_reach_every_verdict():
     assert seen == {None, "short_block", "long_block", "bad_book", "invalid_code"}
 
 
-@pytest.mark.parametrize("name", ["w32", "books2"])
+@pytest.mark.parametrize("name", ["w32", "books2", "pipelined"])
 def test_one_word_per_cycle_at_full_rate(name):
     """With the output always ready and fewer beats than words per block, no input stall."""
-    params = DFloatParams(**CONFIGS[name])
+    params = DFloatParams.from_mapping(CONFIGS[name])
     blocks = df.directed(params)[:8]
     stats = run_vectors(DFloatDecoder(params), df.to_vectors(params, blocks))
     words = stats["accepted"]["i"]
     assert stats["last_accept"]["i"] - stats["first_accept"]["i"] == words - 1
 
 
-def test_declared_latency_is_the_measured_one():
-    params = DFloatParams(**CONFIGS["w32"])
+@pytest.mark.parametrize("name", ["w32", "pipelined"])
+def test_declared_latency_is_the_measured_one(name):
+    params = DFloatParams.from_mapping(CONFIGS[name])
     block = df.directed(params)[0]
-    stats = run_vectors(DFloatDecoder(params), df.to_vectors(params, [block]))
-    assert stats["first_emit"]["o"] - stats["last_accept"]["i"] == DFloatDecoder.LATENCY
+    dut = DFloatDecoder(params)
+    stats = run_vectors(dut, df.to_vectors(params, [block]))
+    assert stats["first_emit"]["o"] - stats["last_accept"]["i"] == \
+        dut.performance["latency_cycles"]
+    # Pipelined: lookup 1, resolve 3 (7 levels), compaction 2 (5 levels), assemble 1.
+    assert dut.performance["latency_cycles"] == (3 if name == "w32" else 3 + 1 + 3 + 2 + 1)
 
 
 @pytest.mark.parametrize("decoder", DECODERS, ids=lambda cls: cls.__name__)

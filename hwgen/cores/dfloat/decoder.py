@@ -6,7 +6,8 @@ from amaranth.lib.wiring import In, Out
 from hwgen.cores.common.pipeline import Stages
 from hwgen.cores.dfloat.params import DFloatParams
 from hwgen.cores.huffman.speculative import (CodeLookup, SegmentWalker, code_tables, compact,
-                                             resolve_entries, state_count)
+                                             compact_levels, resolve_entries, resolve_levels,
+                                             state_count)
 from hwgen.golden import dfloat as df
 from hwgen.golden.kvformat import Codebook
 
@@ -89,11 +90,13 @@ class ParallelCore(wiring.Component):
     i : ``In(stream.Signature(input_layout(p)))``
     o : ``Out(stream.Signature(step_layout(p, capacity)))``, one step per word.
 
-    Latency: 2 cycles from the transfer of a block's last word to its last step.
-    Throughput: one word per cycle while ``o`` is ready.
-    """
+    Registers after the lookup, every ``pipeline.resolve`` levels of the resolve tree,
+    every ``pipeline.compact_every`` levels of the compaction tree and before the block
+    buffer (``pipeline.assemble``) are optional.
 
-    LATENCY = 2
+    Latency: :meth:`latency` cycles (2 without optional registers) from the transfer of a
+    block's last word to its last step. Throughput: one word per cycle while ``o`` is ready.
+    """
 
     def __init__(self, params):
         self._p = params
@@ -108,8 +111,18 @@ class ParallelCore(wiring.Component):
         return min(-(-p.in_bits // _min_code_len(p)), p.group_size)
 
     @staticmethod
-    def cycles_per_word(p):
-        return 1
+    def registers(p):
+        """The optional pipeline registers (``pipeline``), each one cycle of latency."""
+        pipe = p.pipeline
+        resolve = resolve_levels(len(_segments(p.in_bits)))
+        return (int(pipe.lookup) + ((resolve - 1) // pipe.resolve if pipe.resolve else 0)
+                + (compact_levels(p.in_bits) // pipe.compact_every if pipe.compact_every
+                   else 0) + int(pipe.assemble))
+
+    @classmethod
+    def latency(cls, p):
+        """Cycles from the transfer of a block's last word to its last step."""
+        return 2 + cls.registers(p)
 
     def elaborate(self, platform):
         m = Module()
@@ -138,18 +151,19 @@ class ParallelCore(wiring.Component):
         # 2. Registered word: its bits with the lookahead, and the block's book.
         bits = Signal(width + longest - 1)
         lookahead = self.i.p.data[width - (longest - 1):]
-        book = Signal(p.book_bits)
+        book = Signal(p.book_bits)  # the book of the block being read
+        book_now = Mux(held_index == code_word, held.data[width - p.book_bits:], book)
         side = {"valid": Signal(name="word_valid"), "index": Signal(index_shape),
-                "last": Signal(), "bytes": Signal(width)}
+                "last": Signal(), "bytes": Signal(width), "book": Signal(p.book_bits)}
         with m.If(advance):
             m.d.sync += side["valid"].eq(process)
         with m.If(process):
             m.d.sync += [bits.eq(Cat(Mux(held.last, 0, lookahead), held.data)),
                          side["index"].eq(held_index), side["last"].eq(held.last),
-                         side["bytes"].eq(held.data)]
-            with m.If(held_index == code_word):
-                m.d.sync += book.eq(held.data[width - p.book_bits:])
+                         side["bytes"].eq(held.data), side["book"].eq(book_now),
+                         book.eq(book_now)]
         stages = Stages(m, advance, side)
+        stages.count = 1
 
         # 3. Lookup per segment: length and rank at every position.
         tables = [code_tables(book, RANK_BITS)[0] for book in _books(p)]
@@ -158,15 +172,17 @@ class ParallelCore(wiring.Component):
             unit = CodeLookup(RANK_BITS, longest, stop - start, tables)
             m.submodules[f"lookup{number}"] = unit
             m.d.comb += [unit.bits.eq(bits[width - stop:width - start + longest - 1]),
-                         unit.book.eq(book)]
+                         unit.book.eq(side["book"])]
             lengths += [unit.length[k] for k in range(stop - start)]
             ranks += [unit.symbol[k] for k in range(stop - start)]
             invalid += [unit.invalid[k] for k in range(stop - start)]
         # A codeword running past the end of a block's `last` word is bad too.
-        runs_out = [Const(0, 1) if position <= width - longest
-                    else lengths[position] >= width - position for position in range(width)]
-        bad = [invalid[position] | (side["last"] & runs_out[position])
-               for position in range(width)]
+        runs_out = Cat(*[Const(0, 1) if position <= width - longest
+                         else lengths[position] >= width - position
+                         for position in range(width)])
+        bad = Cat(*invalid) | Mux(side["last"], runs_out, 0)
+        lengths, ranks, bad, runs_out = stages.register_if(
+            p.pipeline.lookup, [lengths, ranks, bad, runs_out], "lookup")
 
         # 4. Resolve: the book field ends inside the first segment of the first code word.
         states = state_count(longest, SEGMENT_BITS)
@@ -177,48 +193,56 @@ class ParallelCore(wiring.Component):
             m.d.comb += walker.length.eq(Cat(*lengths[start:stop]))
             walkers.append(([walker.exits[state] for state in range(states)],
                             [walker.marks[state] for state in range(states)]))
+        stages.side = dict(stages.side, ranks=ranks, bad=bad, runs_out=runs_out)
         marks = resolve_entries(m, stages, walkers,
                                 start=lambda side: side["index"] == code_word,
-                                start_state=lambda side: p.book_bits, every=0)
-        on_code = side["index"] >= code_word
+                                start_state=lambda side: p.book_bits,
+                                every=p.pipeline.resolve)
+        ranks, bad = stages.side.pop("ranks"), stages.side.pop("bad")
+        runs_out = stages.side.pop("runs_out")
+        side = stages.side
         started = Signal(width)
-        m.d.comb += started.eq(Mux(on_code, Cat(*marks), 0))
+        m.d.comb += started.eq(Mux(side["index"] >= code_word, Cat(*marks), 0))
+        # Whether the word's last codeword start crosses its end.
+        stages.side = dict(side, crossing=(started & runs_out).any())
 
         # 5. Compact the ranks of the started codewords, up to the first bad one.
-        count, faulted, packed, _ = compact(m, stages, started, Cat(*bad), ranks,
+        count, faulted, packed, _ = compact(m, stages, started, bad, ranks,
                                             min_len=_min_code_len(p),
-                                            capacity=self.capacity(p), every=0)
+                                            capacity=self.capacity(p),
+                                            every=p.pipeline.compact_every)
+        side = stages.side
 
         # 6. Block state. A block is complete once group_size codewords are decoded. The
         # word after the completing one still belongs to it if the final codeword runs into
         # it (the completing word's last start crosses its end); any other word before
         # `last` makes the block long.
-        crossing = Cat(*[started[position] & runs_out[position]
-                         for position in range(width - longest + 1, width)]).any()
         decoded = Signal(range(p.group_size + 1))
         dead = Signal()
         extra = Signal()  # a word past the block's end was received
         tail = Signal()   # this word holds the tail of the block's final codeword
         first = side["index"] == 0
-        dead_before = Mux(first, 0, dead) | ((side["index"] == code_word) & (book > p.raw_book))
+        dead_before = Mux(first, 0, dead) | ((side["index"] == code_word)
+                                             & (side["book"] > p.raw_book))
         before = Mux(first, 0, decoded)
         complete_before = before == p.group_size
-        live = on_code & ~dead_before & ~complete_before
+        live = (side["index"] >= code_word) & ~dead_before & ~complete_before
         total = before + Mux(live, count, 0)
         decoded_now = Mux(total > p.group_size, p.group_size, total)
         extra_now = Mux(first, 0, extra) | (complete_before & ~tail)
-        step = self.o.p
-        m.d.comb += [
-            self.o.valid.eq(side["valid"]),
-            step.bytes.eq(side["bytes"]), step.index.eq(side["index"]),
-            step.ranks.eq(packed), step.base.eq(before), step.count.eq(decoded_now),
-            step.book.eq(book), step.first.eq(first), step.last.eq(side["last"]),
-            step.err.eq((decoded_now < p.group_size) | extra_now),
-        ]
-        with m.If(self.o.valid & self.o.ready):
+        step = {"valid": side["valid"], "bytes": side["bytes"], "index": side["index"],
+                "ranks": packed, "base": before, "count": decoded_now, "book": side["book"],
+                "first": first, "last": side["last"],
+                "err": (decoded_now < p.group_size) | extra_now}
+        step = stages.register_if(p.pipeline.assemble, step, "assemble")
+        assert stages.count == 1 + self.registers(p)
+        m.d.comb += [self.o.valid.eq(step.pop("valid"))]
+        m.d.comb += [getattr(self.o.p, name).eq(value) for name, value in step.items()]
+        with m.If(advance & side["valid"]):
             m.d.sync += [decoded.eq(decoded_now), extra.eq(extra_now),
                          dead.eq(dead_before | (live & faulted & (total < p.group_size))),
-                         tail.eq(live & (total == p.group_size) & ~faulted & crossing)]
+                         tail.eq(live & (total == p.group_size) & ~faulted
+                                 & side["crossing"])]
         return m
 
 
@@ -480,18 +504,19 @@ class DFloatDecoder(_Decoder):
         ``err`` on every beat of a bad block, whose values from the first undecoded exponent
         on are 0.
 
-    Latency: 3 cycles from the transfer of a block's last word to its first beat on ``o``.
+    Latency: 3 cycles (plus one per optional pipeline register) from the transfer of a
+    block's last word to its first beat on ``o``.
     Throughput: one input word per cycle whatever the codes, while the output keeps up
     (``group_size/lanes`` beats per block; the default 128 values in 16 lanes take 8 beats,
     and a block of real weights is 11 words of 128 bits).
     """
 
     CORE = ParallelCore
-    LATENCY = ParallelCore.LATENCY + BlockBuffer.LATENCY
 
     @property
     def performance(self):
-        return {"latency_cycles": self.LATENCY, "cycles_per_beat": 1,
+        return {"latency_cycles": ParallelCore.latency(self._p) + BlockBuffer.LATENCY,
+                "cycles_per_beat": 1,
                 "compressed_bits_per_cycle": self._p.in_bits}
 
 
@@ -510,4 +535,4 @@ class DFloatSerialDecoder(_Decoder):
     def performance(self):
         p = self._p
         return {"latency_cycles": p.in_bits + 2, "cycles_per_beat": 1,
-                "compressed_bits_per_cycle": None}
+                "codewords_per_cycle": 1}

@@ -3,10 +3,10 @@ import dataclasses
 
 import numpy as np
 
-from hwgen.cores.huffman.params import IntTable
+from hwgen.cores.huffman.params import HuffmanPipelineParams, IntTable
 from hwgen.golden import dfloat as df
 from hwgen.golden.kvformat import Codebook
-from hwgen.params import Int, ParamValueError, param
+from hwgen.params import Int, Nested, ParamValueError, param
 
 __all__ = ["DFloatParams"]
 
@@ -20,6 +20,11 @@ class DFloatParams(df.DFloatFormat):
     codebooks: tuple = param(None, IntTable(),
                              "per codebook, the code length of each of the 256 exponents "
                              "(0: no code); default: learned from the shipped MiniLM slice")
+    pipeline: HuffmanPipelineParams = param(HuffmanPipelineParams(),
+                                            Nested(HuffmanPipelineParams),
+                                            "pipeline registers of the parallel decoder: "
+                                            "lookup, resolve, compact_every, assemble (as "
+                                            "for the Huffman KV decoder)")
 
     def check(self):
         super().check()
