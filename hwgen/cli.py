@@ -101,7 +101,7 @@ def _bitstream(args):
 
 def _dse(args):
     from hwgen import dse
-    from hwgen.dse.runner import Interrupted
+    from hwgen.dse.runner import Interrupted, SchedulerError
     sweep = dse.load(args.sweep)
     if args.model_only:
         sweep = sweep.as_model_only()
@@ -119,9 +119,11 @@ def _dse(args):
                              scheduler=args.scheduler, cache_dir=args.cache, out_dir=args.out,
                              retry_failed=args.retry_failed)
     except Interrupted as error:
-        print(f"{sweep.name}: {error} (outputs written with the unfinished points pending)",
-              file=sys.stderr)
+        print(f"{sweep.name}: {error}; outputs with the unfinished points pending are in "
+              f"{error.out_dir}/", file=sys.stderr)
         return 130
+    except SchedulerError as error:
+        raise UsageError(str(error)) from None
     print(f"{sweep.name}: {result.summary()}")
     for path in result.paths:
         print(f"wrote {path}")

@@ -26,7 +26,7 @@ from hwgen.dse import models
 from hwgen.flow import measure, pnr, tools, verilog
 from hwgen.flow.files import write_atomic
 
-__all__ = ["Task", "evaluate", "performance"]
+__all__ = ["Task", "evaluate", "performance", "report_figures"]
 
 # Manifest entries that describe the design's structure rather than its performance.
 _STRUCTURE = ("name", "kind", "top", "hwgen_version", "tools", "params", "ports", "streams")
@@ -109,7 +109,7 @@ def evaluate(task):
                     "error": message, "timed_out": timed_out, "timeout": task.timeout}, indent=2))
                 return _failed(task, figures, message, cached=False)
             all_cached &= hit
-            figures.update(_report_figures(target.name, report))
+            figures.update(report_figures(target.name, report))
     write_atomic(point_path, json.dumps(figures, indent=2))
     return {"index": task.index, "status": "ok", "cached": all_cached, "figures": figures,
             "error": None}
@@ -153,7 +153,9 @@ def _failed(task, figures, message, *, cached):
             "error": message}
 
 
-def _report_figures(target, report):
+def report_figures(target, report):
+    """The figures of one target's synthesis (and place-and-route) report, as objectives
+    name them: ``generic.ge``, ``ice40.fmax_mhz``."""
     figures = {f"{target}.{column}": value for column, value in report["area"].items()}
     if "workaround" in report:
         figures[f"{target}.workaround"] = report["workaround"]

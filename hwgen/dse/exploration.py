@@ -33,6 +33,8 @@ def explore(sweep, *, executor="local", workers=None, scheduler=None, cache_dir=
             out_dir=None, retry_failed=False, progress=True, function=evaluate, log=sys.stderr):
     """Run ``sweep`` and write its outputs into ``out_dir`` (default: the sweep's ``output``).
 
+    Objectives and plot axes are checked on a stand-in point first: one that cannot be
+    evaluated raises :class:`~hwgen.config.ConfigError` before anything runs or is written.
     Invalid points are reported on ``log`` with their validation message and skipped.
     On Ctrl-C the outputs are written with the unfinished points ``pending`` and
     :class:`~hwgen.dse.runner.Interrupted` is raised; finished points stay cached.
@@ -41,6 +43,7 @@ def explore(sweep, *, executor="local", workers=None, scheduler=None, cache_dir=
     started = time.monotonic()
     out_dir = pathlib.Path(out_dir or sweep.output)
     points, excluded = sweep.points()
+    outputs.check_expressions(sweep, points)
     for point in points:
         if point.design is None and log:
             print(f"skipping invalid point {point.index} ({outputs.describe_value(point.axes)}):"
@@ -73,5 +76,6 @@ def explore(sweep, *, executor="local", workers=None, scheduler=None, cache_dir=
     rows, problems = outputs.records(sweep, points, results)
     paths = outputs.write(sweep, rows, run, out_dir)
     if interrupted:
+        interrupted.out_dir = out_dir
         raise interrupted
     return Exploration(rows, run, paths, problems)

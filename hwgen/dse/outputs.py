@@ -15,13 +15,15 @@ import yaml
 from hwgen.config import ConfigError
 from hwgen.cost.model import relative_errors
 from hwgen.dse import models
+from hwgen.dse.evaluate import performance, report_figures
 from hwgen.dse.expr import Expression, ExpressionError
 from hwgen.dse.pareto import pareto_front
 from hwgen.dse.sweep import flatten
-from hwgen.flow import tools
+from hwgen.flow import synth, tools
 from hwgen.flow.files import write_atomic
 
-__all__ = ["records", "write", "namespace", "describe_value", "TOP_DESIGNS"]
+__all__ = ["records", "write", "namespace", "check_expressions", "describe_value",
+           "TOP_DESIGNS"]
 
 TOP_DESIGNS = 10
 PLOTS = {
@@ -52,6 +54,47 @@ def _evaluate(expression, record):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None, ExpressionError(f"is {value!r}, not a finite number")
     return value, None
+
+
+def _stand_in(sweep, design):
+    """A record shaped like a finished point of ``design``: its real parameters,
+    performance figures and model predictions, and every figure the sweep's targets report
+    as a distinct positive stand-in number (so that ``x / (y - 1)`` does not look like a
+    division by zero)."""
+    figures = performance(design.build().performance)
+    predicted = models.predict(design.kind.name, design.params.to_dict())
+    if sweep.model_only:
+        return {"kind": design.kind.name, "params": design.params.to_dict(),
+                "figures": {**figures, **predicted}, "model": {}}
+    reported = {}
+    for target in sweep.targets:
+        report = {"area": dict.fromkeys(synth.area_of(target.name, {}, transistors=0)),
+                  "workaround": "", "pnr": target.pnr and dict.fromkeys(
+                      ("fmax_mhz", "meets_target", "multipliers_in_logic"))}
+        reported.update(report_figures(target.name, report))
+    stand_ins = {name: 1.5 + 0.25 * number for number, name in enumerate(reported)}
+    return {"kind": design.kind.name, "params": design.params.to_dict(),
+            "figures": {**figures, **stand_ins}, "model": predicted}
+
+
+def check_expressions(sweep, points):
+    """Raise :class:`~hwgen.config.ConfigError` for an objective or plot axis that cannot
+    give a finite number on a stand-in point of each kind the sweep builds: a misspelt or
+    missing figure, a division by zero, an exponent out of bounds, a string. Run before any
+    point, so such a sweep stops with nothing computed and nothing written."""
+    designs = {}
+    for point in points:
+        if point.design is not None:
+            designs.setdefault(point.design.kind.name, point.design)
+    checks = [(f"objectives[{number}].{objective.sense}", objective.expression)
+              for number, objective in enumerate(sweep.objectives)]
+    checks += [(f"plot.{key}", Expression(sweep.plot[key]))
+               for key in ("area", "throughput") if key in sweep.plot]
+    records = [_stand_in(sweep, design) for design in designs.values()]
+    for path, expression in checks:
+        errors = [error for _, error in (_evaluate(expression, record) for record in records)]
+        if errors and all(error is not None for error in errors):
+            raise ConfigError(f"{path}: {expression.text!r}: {errors[0]}", source=sweep.source)
 
 
 def records(sweep, points, results):
@@ -146,8 +189,22 @@ def _evaluate_text(text, rows):
     return [_evaluate(expression, row)[0] for row in rows]
 
 
+_MODEL_ONLY = " (cost model only: nothing synthesized)"
+
+
+def _axis_label(sweep, text):
+    """An axis label: the objective's name where a plot axis is an objective, with the
+    expression if it says more."""
+    for objective in sweep.objectives:
+        if objective.expression.text == text and objective.name != text:
+            return f"{objective.name} ({text})" if len(text) <= 30 else objective.name
+    return text
+
+
 def _plot_area_throughput(path, sweep, rows):
     import matplotlib.pyplot as plt
+    if "area" not in sweep.plot or "throughput" not in sweep.plot:
+        return False  # no maximize (or minimize) objective and no plot axis for it
     usable = [row for row in rows if row["status"] == "ok"]
     area = _evaluate_text(sweep.plot["area"], usable)
     speed = _evaluate_text(sweep.plot["throughput"], usable)
@@ -171,11 +228,12 @@ def _plot_area_throughput(path, sweep, rows):
     if marked:
         ax.scatter(*zip(*marked), s=60, facecolors="none", edgecolors="red",
                    label="Pareto set (all objectives)")
-    ax.set_xlabel(sweep.plot["area"])
-    ax.set_ylabel(sweep.plot["throughput"])
+    ax.set_xlabel(_axis_label(sweep, sweep.plot["area"]))
+    ax.set_ylabel(_axis_label(sweep, sweep.plot["throughput"]))
     if max(a for a, _, _ in points) > 10 * min(a for a, _, _ in points):
         ax.set_xscale("log")
-    ax.set_title(f"{sweep.name}: {len(points)} points")
+        ax.tick_params(axis="x", which="both", labelrotation=30, labelsize=8)
+    ax.set_title(f"{sweep.name}: {len(points)} points{_MODEL_ONLY if sweep.model_only else ''}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -217,6 +275,8 @@ def _plot_model(path, rows):
         if high > 10 * low:
             ax.set_xscale("log")
             ax.set_yscale("log")
+        # Long tick labels (100,000 GE) overlap at the default density.
+        ax.tick_params(axis="x", which="both", labelrotation=30, labelsize=8)
         ax.set_xlabel(f"{metric} measured")
         ax.set_ylabel(f"{metric} model")
         ax.set_title(f"{metric}: mean {100 * band:.1f}%, max {100 * max(errors):.1f}%",
@@ -259,7 +319,8 @@ def _plot_sensitivity(path, sweep, rows):
             if r == len(objectives) - 1:
                 ax.set_xlabel(label, fontsize=8)
             ax.grid(True, alpha=0.3)
-    fig.suptitle(f"{sweep.name}: objectives by axis (red: median)", fontsize=10)
+    fig.suptitle(f"{sweep.name}: objectives by axis (red: median)"
+                 f"{_MODEL_ONLY if sweep.model_only else ''}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)

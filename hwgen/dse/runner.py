@@ -21,9 +21,14 @@ from concurrent.futures.process import BrokenProcessPool
 
 from hwgen.dse.evaluate import Task, evaluate
 
-__all__ = ["EXECUTORS", "Interrupted", "open_executor", "run_points"]
+__all__ = ["EXECUTORS", "Interrupted", "SchedulerError", "open_executor", "run_points"]
 
 EXECUTORS = ("local", "dask")
+SCHEDULER_TIMEOUT = 20
+
+
+class SchedulerError(Exception):
+    """The Dask scheduler given by address cannot be reached."""
 
 
 class Interrupted(Exception):
@@ -32,8 +37,10 @@ class Interrupted(Exception):
 
     def __init__(self, results, total):
         self.results, self.total = results, total
-        super().__init__(f"interrupted after {len(results)} of {total} points; their results "
-                         f"are in the cache, so running the sweep again resumes from there")
+        self.out_dir = None  # where the outputs went, once written
+        super().__init__(f"interrupted after {len(results)} of {total} points finished; their "
+                         f"results are in the cache, so running the sweep again resumes from "
+                         f"there")
 
 
 def _ignore_interrupts():
@@ -59,7 +66,12 @@ def open_executor(kind="local", *, workers=None, scheduler=None):
     from distributed import Client, LocalCluster
     with contextlib.ExitStack() as stack:
         if scheduler:
-            client = stack.enter_context(Client(scheduler))
+            try:
+                client = stack.enter_context(Client(scheduler, timeout=SCHEDULER_TIMEOUT))
+            except (OSError, TimeoutError) as error:
+                raise SchedulerError(f"--scheduler: cannot reach the Dask scheduler at "
+                                     f"{scheduler} within {SCHEDULER_TIMEOUT} s "
+                                     f"({type(error).__name__})") from None
         else:
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
@@ -79,29 +91,38 @@ def run_points(tasks, *, executor="local", workers=None, scheduler=None, functio
     results = {}
     pending = list(tasks)
     for _ in range(restarts + 1):
-        broken = False
+        broken = interrupted = False
+
+        def collect(future, task, report=True):
+            nonlocal broken
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken = True
+                return
+            except Exception as error:  # noqa: BLE001 - a worker's error is the point's
+                result = {"index": task.index, "status": "failed", "cached": False,
+                          "figures": {}, "error": f"{type(error).__name__}: {error}"}
+            results[task.index] = result
+            if progress and report:
+                progress(result)
+
         with open_executor(executor, workers=workers, scheduler=scheduler) as pool:
             futures = {pool.submit(function, task): task for task in pending}
             try:
                 for future in concurrent.futures.as_completed(futures):
-                    task = futures[future]
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        continue
-                    except Exception as error:  # noqa: BLE001 - a worker's error is the point's
-                        result = {"index": task.index, "status": "failed", "cached": False,
-                                  "figures": {}, "error": f"{type(error).__name__}: {error}"}
-                    results[task.index] = result
-                    if progress:
-                        progress(result)
+                    collect(future, futures[future])
             except KeyboardInterrupt:
                 # Points not yet started are dropped; running ones finish into the cache
-                # while the executor shuts down.
+                # while the executor shuts down (leaving this block waits for them).
+                interrupted = True
                 for future in futures:
                     future.cancel()
-                raise Interrupted(results, len(tasks)) from None
+        if interrupted:
+            for future, task in futures.items():
+                if task.index not in results and future.done() and not future.cancelled():
+                    collect(future, task, report=False)
+            raise Interrupted(results, len(tasks))
         pending = [task for task in pending if task.index not in results]
         if not broken or not pending:
             break

@@ -3,6 +3,7 @@ designs through Yosys on the local pool and on Dask (caching, resuming, failures
 import functools
 import json
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -285,9 +286,12 @@ def test_an_interrupted_sweep_resumes_without_recomputing_or_losing_a_point(loca
     def ctrl_c(result):
         raise KeyboardInterrupt
 
-    with pytest.raises(Interrupted, match=r"interrupted after 1 of 3 points; their results "
-                                          r"are in the cache"):
+    with pytest.raises(Interrupted, match=r"interrupted after [123] of 3 points finished; "
+                                          r"their results are in the cache") as error:
         run_points(tasks, workers=2, function=logging, progress=ctrl_c)
+    # The count includes the point that was still running and finished during shutdown.
+    computed = (tmp_path / "computed.log").read_text().split()
+    assert len(error.value.results) == len(computed)
     result = dse.explore(parsed, workers=2, cache_dir=tmp_path / "cache",
                          out_dir=tmp_path / "out", progress=False, log=None, function=logging)
     assert result.run["cached"] >= 1 and result.run["cached"] + result.run["computed"] == 3
@@ -379,6 +383,53 @@ def test_cli_rejects_a_bad_sweep_with_exit_2(tmp_path, capsys):
     assert "targets[0].target: must be one of 'generic', 'ice40', 'ecp5', not 'asic'" in (
         capsys.readouterr().err)
     assert cli.main(["dse", str(path), "--executor", "local", "--scheduler", "tcp://x:1"]) == 2
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"objectives": [{"minimize": "generic.gee"}]},
+     r"objectives\[0\].minimize: 'generic.gee': unknown name 'generic.gee'; did you mean "
+     r"'generic.ge'\?"),
+    ({"objectives": [{"maximize": "9**9**9"}]}, r"exponent 387420489 is larger than 1024"),
+    ({"objectives": [{"maximize": "'a'*100000000"}]}, r"arithmetic needs numbers, not 'a'"),
+    ({"objectives": [{"minimize": "generic.ge/0"}]}, r"cannot be evaluated: float division"),
+    ({"objectives": [{"minimize": "mu.__class__"}]}, r"unknown name 'mu.__class__'"),
+    ({"objectives": [{"minimize": "act_type"}]}, r"is 'int', not a finite number"),
+    ({"plot": {"throughput": "nonexistent"}},
+     r"plot.throughput: 'nonexistent': unknown name 'nonexistent'"),
+    ({"model_only": True, "objectives": [{"minimize": "generic.flops"}]},
+     r"unknown name 'generic.flops'"),
+])
+def test_objectives_and_plot_axes_are_checked_before_anything_runs(tmp_path, capsys, changes,
+                                                                   message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**TINY, **changes}))
+    status = cli.main(["dse", str(path), "--out", str(tmp_path / "out"), "--cache",
+                       str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert re.search(message, err), err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
+
+
+def test_minimize_only_objectives_without_a_plot_finish(tmp_path):
+    parsed = sweep(tmp_path, objectives=[{"minimize": "generic.ge"}], model_only=True)
+    result = dse.explore(parsed, cache_dir=tmp_path / "cache", out_dir=tmp_path / "out",
+                         progress=False, log=None)
+    assert result.run["ok"] == 3
+    assert not (tmp_path / "out" / "area_throughput.png").exists()
+    assert (tmp_path / "out" / "sensitivity.png").exists()
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("hwgen.dse.runner.SCHEDULER_TIMEOUT", 2)
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    status = cli.main(["dse", str(path), "--executor", "dask", "--scheduler",
+                       "tcp://127.0.0.1:9", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: --scheduler: cannot reach the Dask scheduler at "
+                          "tcp://127.0.0.1:9") and err.count("\n") == 1
 
 
 def test_calibrate_refits_and_reports_error_before_and_after(local_run, tmp_path, capsys,
