@@ -10,6 +10,7 @@ and 115 min (iCE40), run side by side on 2 cores.
     .venv/bin/python bench/huffman.py                 # in_bits 8, 32, 128, 512
     .venv/bin/python bench/huffman.py --in-bits 8 32  # a subset
     .venv/bin/python bench/huffman.py --in-bits 512 --no-area   # simulation only
+    .venv/bin/python bench/huffman.py --in-bits 32 --fmax --seeds 3   # + shipped configs placed
 """
 import argparse
 import pathlib
@@ -21,7 +22,9 @@ import numpy as np
 from hwgen.golden import kvformat as kv
 from hwgen.config import load
 from hwgen.cores.huffman import HuffmanKVDecoder, HuffmanParams, HuffmanSerialDecoder
-from hwgen.flow.measure import measure
+from hwgen.config import from_mapping
+from hwgen.flow import pnr, verilog
+from hwgen.flow.measure import measure, synthesize_cached
 from hwgen.flow.pysim import run_vectors
 from hwgen.golden import huffman as golden
 
@@ -72,12 +75,65 @@ def simulate(kind, params, blocks):
     }
 
 
+#: Stages of the parallel decoder, by the unit names of hierarchical synthesis.
+STAGES = {"lookup": "lookup", "walk": "resolve", "compose": "resolve", "compact": "compact"}
+
+
+def stage_breakdown(kind, params):
+    """Generic GE by stage of the parallel decoder, from the per-unit figures of its cached
+    hierarchical synthesis: lookups, resolve (segment walks and state-map compositions),
+    compaction, and the rest (window, tables, carried state, registers, assembler)."""
+    design = from_mapping({"name": f"{NAMES[kind]}{params.in_bits}", "kind": kind,
+                           "params": bench_mapping(params)})
+    emitted = verilog.emit(design, pathlib.Path("build/measure") / design.digest)
+    report, _ = synthesize_cached(design, emitted, "generic")
+    stages = {"lookup": 0.0, "resolve": 0.0, "compact": 0.0, "rest": 0.0}
+    units = []
+    for unit in report.get("units", []):
+        label = unit["unit"].rsplit(".", 1)[-1]
+        stage = next((STAGES[prefix] for prefix in STAGES if label.startswith(prefix)), None)
+        if stage:
+            stages[stage] += unit["area"]["ge"] * unit["instances"]
+            units.append((label, unit["instances"], unit["area"]["ge"]))
+    stages["rest"] = report["area"]["ge"] - sum(stages.values())
+    return stages, units
+
+
+def bench_mapping(params):
+    return {"in_bits": params.in_bits, "codebooks": params.codebooks,
+            "patterns": params.patterns}
+
+
 def area(kind, params):
-    figures = measure(kind, {"in_bits": params.in_bits, "codebooks": params.codebooks,
-                             "patterns": params.patterns}, name=f"{NAMES[kind]}{params.in_bits}")
+    figures = measure(kind, bench_mapping(params), name=f"{NAMES[kind]}{params.in_bits}")
     return {"ge": figures["generic"]["ge"], "ice40_lut": figures["ice40"]["lut4"],
             "ice40_ff": figures["ice40"]["ff"], "ecp5_lut": figures["ecp5"]["lut4"],
             "ecp5_ff": figures["ecp5"]["ff"], "ecp5_workaround": figures["ecp5"].get("workaround")}
+
+
+#: Shipped configs placed and routed by ``--fmax`` (target, device).
+PLACED = {"huffman_kv32": ("ecp5", "45k")}
+
+
+def fmax_table(seeds):
+    """Fmax of the shipped configs (median over ``seeds`` placements, cached) and the
+    compressed input rate it gives at one word per cycle."""
+    lines = ["| config | target | pipeline | latency | LUT4 | FF | Fmax MHz (seeds) | "
+             "compressed input |", "|---|---|---|---|---|---|---|---|"]
+    for name, (target, device) in PLACED.items():
+        design = load(ROOT / "designs" / f"{name}.yaml")
+        emitted = verilog.emit(design, pathlib.Path("build/measure") / design.digest)
+        report, _ = pnr.place_and_route_cached(design, emitted, target, device=device,
+                                               seeds=seeds, reports_dir=emitted.dir)
+        placed = report["pnr"]
+        latency = HuffmanKVDecoder(design.params).performance["latency_cycles"]
+        pipeline = ", ".join(f"{key}={value}" for key, value
+                             in vars(design.params.pipeline).items() if value)
+        rate = placed["fmax_mhz"] * design.params.in_bits / 1000
+        lines.append(f"| {name} | {target}-{device} | {pipeline or 'none'} | {latency} | "
+                     f"{report['area']['lut4']:,} | {report['area']['ff']:,} | "
+                     f"{placed['fmax_mhz']:.1f} ({seeds}) | {rate:.2f} Gbit/s |")
+    return "\n".join(lines)
 
 
 def compression_table():
@@ -128,6 +184,10 @@ def main(argv=None):
                         help="real K/V blocks simulated per design (default: 16)")
     parser.add_argument("--no-area", dest="area", action="store_false",
                         help="skip synthesis (area columns stay empty)")
+    parser.add_argument("--fmax", action="store_true",
+                        help="also place and route the shipped configs for their Fmax")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="placement seeds for --fmax; Fmax is their median (default: 1)")
     args = parser.parse_args(argv)
 
     rows = []
@@ -148,7 +208,8 @@ def main(argv=None):
           f"blocks), {args.blocks} real K/V blocks each, full rate:")
     print()
     header = ["in_bits", "decoder", "bits/cycle", "values/cycle", "latency", "GE",
-              "iCE40 LUT4/FF", "ECP5 LUT4/FF", "speed-up", "GE ratio", "values/cycle/kGE"]
+              "iCE40 LUT4/FF", "ECP5 LUT4/FF", "speed-up", "GE ratio", "values/cycle/kGE",
+              "GE per bit/cycle"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     notes = set()
@@ -171,12 +232,31 @@ def main(argv=None):
             cells.append(f"{figures['values_per_cycle'] / serial['values_per_cycle']:.1f}x")
             if args.area:
                 cells += [f"{figures['ge'] / serial['ge']:.2f}",
-                          f"{1000 * figures['values_per_cycle'] / figures['ge']:.3f}"]
+                          f"{1000 * figures['values_per_cycle'] / figures['ge']:.3f}",
+                          f"{figures['ge'] / figures['bits_per_cycle']:,.0f}"]
             else:
-                cells += ["not run"] * 2
+                cells += ["not run"] * 3
             print("| " + " | ".join(cells) + " |")
     for note in sorted(notes):
         print(f"\n† {note}.")
+    if args.area:
+        print()
+        print("Parallel decoder, generic GE by stage (hierarchical synthesis units; per bit of "
+              "input per cycle in brackets):")
+        print()
+        print("| in_bits | lookup | resolve | compact | rest | units (instances × GE) |")
+        print("|---|---|---|---|---|---|")
+        for row in rows:
+            params = shipped_params(row["in_bits"])
+            stages, units = stage_breakdown("huffman_kv_decoder", params)
+            cells = [f"{stages[name]:,.0f} ({stages[name] / params.in_bits:,.0f})"
+                     for name in ("lookup", "resolve", "compact", "rest")]
+            listed = ", ".join(f"{label} {count}×{ge:,.0f}" for label, count, ge in units
+                               if count > 1)
+            print(f"| {row['in_bits']} | " + " | ".join(cells) + f" | {listed} |")
+    if args.fmax:
+        print()
+        print(fmax_table(args.seeds))
     print()
     print(compression_table())
 

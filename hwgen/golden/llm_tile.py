@@ -17,6 +17,11 @@ Commands (:data:`OPS`)
     ``MATVEC``   write activation chunk ``addr`` (``chunks`` of them); on ``last`` run
                  ``y = W·x`` and answer with ``rows`` results (``kind=MATVEC``,
                  ``addr`` = row).
+    ``LOAD_T``   (runtime Huffman tables only) one entry of a table set
+                 (:func:`hwgen.golden.kvformat.table_entries`, in order; ``addr`` ignored),
+                 ``last`` on the final one: the set is committed and acknowledged. Blocks
+                 that start later use it (a block starts with its first word); a load that
+                 begins while a committed set has not been used by any block replaces it.
 
 Errors (a response with ``err`` set has ``value`` 0)
     ``BAD_OP``       an unknown ``op``; the beat is otherwise ignored.
@@ -27,6 +32,8 @@ Errors (a response with ``err`` set has ``value`` 0)
                      invalid ternary codes, or a bit-serial ``prec`` outside 2..weight_bits).
     ``BAD_BLOCK``    a corrupt key block (any verdict of :data:`hwgen.golden.kvformat.ERRORS`).
     ``NO_QUERY``     a key block scored before any query chunk was loaded.
+    ``BAD_TABLES``   the answer to a ``LOAD_T`` set of the wrong number of entries; the set
+                     is committed as invalid, so every block that uses it is ``BAD_BLOCK``.
 
 Memories start zeroed (the hardware clears them after reset). A key block is scored with
 the query as it stands when the block's last word arrives; words of an unfinished block
@@ -53,9 +60,9 @@ __all__ = [
     "block_beats", "matvec", "directed", "random_commands", "vectors",
 ]
 
-OPS = {"LOAD_W": 1, "LOAD_Q": 2, "KBLOCK": 3, "MATVEC": 4}
+OPS = {"LOAD_W": 1, "LOAD_Q": 2, "KBLOCK": 3, "MATVEC": 4, "LOAD_T": 5}
 ERRORS = {"OK": 0, "BAD_OP": 1, "BAD_ADDR": 2, "NO_WEIGHTS": 3, "BAD_WEIGHTS": 4,
-          "BAD_BLOCK": 5, "NO_QUERY": 6}
+          "BAD_BLOCK": 5, "NO_QUERY": 6, "BAD_TABLES": 7}
 OP_BITS = 3
 ERR_BITS = 3
 ADDR_BITS = 16
@@ -180,8 +187,25 @@ class Geometry:
         return _width(self.q_fields())
 
     @property
+    def table_entries(self):
+        """Entries of a ``LOAD_T`` table set (0 for static tables)."""
+        return len(kv.table_entries(self.kv)) if self.kv.runtime else 0
+
+    @property
+    def table_entry_bits(self):
+        """Width of a ``LOAD_T`` entry (0 for static tables)."""
+        return max(self.kv.sym_bits + 1, self.kv.centroid_bits) if self.kv.runtime else 0
+
+    @property
+    def ops(self):
+        """The opcodes this tile knows (``LOAD_T`` only with runtime tables)."""
+        return {name: code for name, code in OPS.items()
+                if name != "LOAD_T" or self.kv.runtime}
+
+    @property
     def data_bits(self):
-        return max(self.word_bits, self.act_chunk_bits, self.q_chunk_bits, self.kv.in_bits)
+        return max(self.word_bits, self.act_chunk_bits, self.q_chunk_bits, self.kv.in_bits,
+                   self.table_entry_bits)
 
     def command_fields(self):
         return _fields([("op", OP_BITS, False, None), ("last", 1, False, None),
@@ -234,6 +258,10 @@ class TileModel:
         self.query_loaded = False
         self.block = []
         self.block_index = 0
+        self.tables = p.kv.table_set()       # in force for blocks that start now
+        self.pending = None                  # committed, not yet used by a block
+        self.block_tables = None             # the set the unfinished block started with
+        self.load = []                       # entries of an unfinished LOAD_T set
 
     def step(self, beat):
         """The response beats to one command beat (a dict of the command fields)."""
@@ -241,8 +269,21 @@ class TileModel:
         op, last = beat.get("op", 0), beat.get("last", 0)
         addr, data = beat.get("addr", 0), beat.get("data", 0)
         if op == OPS["KBLOCK"]:
+            if not self.block:
+                if self.pending is not None:
+                    self.tables, self.pending = self.pending, None
+                self.block_tables = self.tables
             self.block.append(data & _mask(self.p.kv.in_bits))
             return [self._score()] if last else []
+        if op == OPS["LOAD_T"] and g.table_entries:
+            if not self.load:
+                self.pending = None
+            self.load.append(data & _mask(g.table_entry_bits))
+            if not last:
+                return []
+            words, self.load = self.load, []
+            self.pending = kv.tables_from_words(self.p.kv.format_of(), words)
+            return [_response(op, addr, err="OK" if self.pending.valid else "BAD_TABLES")]
         if op == OPS["LOAD_W"]:
             return self._write(self.words, op, addr, data & _mask(g.word_bits), last,
                                "weights_loaded")
@@ -273,7 +314,7 @@ class TileModel:
 
     def _score(self):
         p, g = self.p, self.g
-        result = huffman.decode_events(p.kv, [huffman.Block(self.block)])[0]
+        result = kv.decode_words(self.block, p.kv.in_bits, p.kv.format_of(), self.block_tables)
         self.block = []
         index = self.block_index
         self.block_index = (self.block_index + 1) % MAX_INDEX
@@ -399,6 +440,23 @@ def block_beats(p, blocks):
             for words in blocks for index, word in enumerate(words)]
 
 
+def load_tables(p, words):
+    """``LOAD_T`` beats loading a table set given as its load words
+    (:func:`hwgen.golden.kvformat.table_words`)."""
+    return _stream("LOAD_T", list(words), [0] * len(words))
+
+
+def event_beats(p, events):
+    """Beats of :mod:`hwgen.golden.huffman` events: blocks and table loads."""
+    beats = []
+    for event in events:
+        if isinstance(event, huffman.TableLoad):
+            beats += load_tables(p, event.words)
+        else:
+            beats += block_beats(p, [event.words])
+    return beats
+
+
 def key_blocks(p, keys, step=None):
     """``KBLOCK`` beats of float key vectors ``keys`` (n × group_size), compressed with the
     tile's static tables; also returns the exact integer values each block decodes to."""
@@ -466,9 +524,10 @@ def _random_query(p, rng):
     return rng.integers(-(1 << (g.q_bits - 1)), 1 << (g.q_bits - 1), p.kv.group_size)
 
 
-def _kv_blocks(p, rng, count):
-    """``count`` random blocks of the Huffman family's random events (good and corrupt)."""
-    return [event.words for event in huffman.random_events(p.kv, count, rng)]
+def _kv_beats(p, rng, count):
+    """Beats of ``count`` random events of the Huffman family (good and corrupt blocks and,
+    for runtime tables, table loads)."""
+    return event_beats(p, huffman.random_events(p.kv, count, rng))
 
 
 def directed(p):
@@ -480,10 +539,11 @@ def directed(p):
     rng = np.random.default_rng(606)
     lo, hi = _act_range(g)
     beats = []
-    kv_blocks = [event.words for event in huffman.directed(p.kv)]
+    kv_events = huffman.directed(p.kv)
+    kv_blocks = [event.words for event in kv_events if isinstance(event, huffman.Block)]
     beats += matvec(p, np.zeros(g.cols, np.int64))                  # NO_WEIGHTS
     beats += block_beats(p, kv_blocks[:1])                          # NO_QUERY
-    for op in (0, 5, 6, 7):                                         # BAD_OP
+    for op in sorted(set(range(1 << OP_BITS)) - set(g.ops.values())):  # BAD_OP
         beats.append(command(op, addr=op, data=int(rng.integers(1 << 30)) & _mask(g.data_bits),
                              last=op % 2))
     beats += [command("LOAD_W", g.words, 1, last=1), command("LOAD_W", MAX_INDEX - 1, 1),
@@ -512,10 +572,19 @@ def directed(p):
             word["prec"] = number % 2
     beats += load_words(p, words)
     beats += matvec(p, _random_activations(p, rng))
-    # A sequence under extreme queries: the family's directed blocks, corrupt ones included.
+    # A sequence under extreme queries: the family's directed blocks, corrupt ones included
+    # (and its table loads, good and bad, for runtime tables).
     q_lo = -(1 << (p.q_bits - 1))
     beats += load_query(p, np.full(p.kv.group_size, q_lo))
-    beats += block_beats(p, kv_blocks)
+    beats += event_beats(p, kv_events)
+    if g.table_entries:
+        # Two sets in a row (the first is replaced unused), one cut short, and the
+        # configured set again; a block after each.
+        configured = kv.table_words(p.kv.format_of(), p.kv.table_set())
+        beats += load_tables(p, configured[::-1]) + load_tables(p, configured)
+        beats += block_beats(p, kv_blocks[:1])
+        beats += load_tables(p, configured[:-1]) + block_beats(p, kv_blocks[:1])
+        beats += load_tables(p, configured) + block_beats(p, kv_blocks[:1])
     beats += load_query(p, _random_query(p, rng))
     # An unfinished block interleaved with a matrix-vector product and a new query.
     split = block_beats(p, kv_blocks[1:2])
@@ -541,7 +610,7 @@ def random_commands(p, count, rng):
         elif choice == 2:
             beats += load_query(p, _random_query(p, rng))
         elif choice in (3, 4, 5):
-            beats += block_beats(p, _kv_blocks(p, rng, int(rng.integers(1, 4))))
+            beats += _kv_beats(p, rng, int(rng.integers(1, 4)))
         elif choice in (6, 7):
             beats += matvec(p, _random_activations(p, rng))
         else:

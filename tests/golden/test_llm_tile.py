@@ -1,5 +1,7 @@
 """The llm_tile command-level model against slow, obviously-correct references, its error
 rules, and the vectors it gives the testbenches."""
+import dataclasses
+
 import numpy as np
 import pytest
 import yaml
@@ -183,13 +185,21 @@ def test_builders_check_shapes():
         golden.load_weights(params, np.zeros((4, 7)))
 
 
-@pytest.mark.parametrize("params", [ternary_tile(), bitserial_tile("bitmod")],
-                         ids=["ternary", "bitmod"])
+@pytest.mark.parametrize("params", [
+    ternary_tile(), bitserial_tile("bitmod"),
+    ternary_tile(kv=dataclasses.replace(KV, tables="runtime"))],
+    ids=["ternary", "bitmod", "runtime_tables"])
 def test_vectors_cover_every_command_and_error(params):
     vectors = golden.vectors(params, 40, seed=1)
     responses = vectors["outputs"]["o"]
-    assert {beat["err"] for beat in responses} == set(ERRORS.values()) - (
-        {ERRORS["BAD_WEIGHTS"]} if params.engine_params.weight_format == "bitmod" else set())
+    unreachable = set()
+    if params.engine_params.weight_format == "bitmod":
+        unreachable.add(ERRORS["BAD_WEIGHTS"])
+    if not params.kv.runtime:
+        unreachable.add(ERRORS["BAD_TABLES"])
+    assert {beat["err"] for beat in responses} == set(ERRORS.values()) - unreachable
+    if params.kv.runtime:
+        assert set(OPS.values()) <= {beat["kind"] for beat in responses}
     assert {beat["op"] for beat in vectors["inputs"]["i"]} == set(range(8))
     assert vectors == golden.vectors(params, 40, seed=1)
     assert vectors != golden.vectors(params, 40, seed=2)

@@ -8,7 +8,10 @@ from amaranth.back import verilog
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.bitserial.params import BitParallelParams, BitSerialParams
 from hwgen.cores.huffman import HuffmanParams
+from hwgen.cores.huffman.params import HuffmanPipelineParams
 from hwgen.cores.llm_tile import LlmTile, LlmTileParams
+from hwgen.cores.llm_tile.params import TilePipelineParams
+from hwgen.golden import kvformat as kv
 from hwgen.cores.ternary.params import AddSubParams, LutParams
 from hwgen.flow.pysim import run_vectors
 from hwgen.flow.verilog import describe_streams
@@ -40,8 +43,55 @@ CONFIGS = {
 }
 
 
-def tile_params(name, **changes):
-    return LlmTileParams(**dict(CONFIGS[name], kv=HuffmanParams(**KV), **changes))
+def tile_params(name, kv=None, **changes):
+    return LlmTileParams(**dict(CONFIGS[name], kv=kv or HuffmanParams(**KV), **changes))
+
+
+#: Runtime tables (LOAD_T) with every register of the decoder, the score unit and the fetch.
+RUNTIME_KV = HuffmanParams(**KV, tables="runtime", pipeline=HuffmanPipelineParams(
+    lookup=True, resolve=1, compact_every=1, assemble=True))
+PIPELINED = dict(kv=RUNTIME_KV, pipeline=TilePipelineParams(fetch=True, score=True))
+
+
+@pytest.mark.parametrize("name", ["ternary_lut", "ternary_addsub_code2"])
+def test_runtime_tables_and_pipelines_match_golden(name):
+    params = tile_params(name, **PIPELINED)
+    vectors = golden.vectors(params, 16, seed=7)
+    kinds = [beat["kind"] for beat in vectors["outputs"]["o"]]
+    errors = [beat["err"] for beat in vectors["outputs"]["o"] if beat["kind"] == 5]
+    assert golden.ERRORS["BAD_TABLES"] in errors and golden.ERRORS["OK"] in errors
+    assert kinds.count(golden.OPS["KBLOCK"]) > 5
+    run_vectors(LlmTile(params), vectors, valid_prob=0.6, ready_prob=0.5, seed=8)
+
+
+def test_blocks_use_the_tables_loaded_before_they_start():
+    """A set loaded while a block is unfinished is taken by the next block; a set replaced
+    before any block used it never takes effect; a short set makes blocks BAD_BLOCK."""
+    params = tile_params("ternary_lut", **PIPELINED)
+    fmt = params.kv.format_of()
+    rng = np.random.default_rng(3)
+    learned, step = kv.learn_tables(rng.laplace(size=(8, fmt.group_size)), fmt)
+    x = rng.laplace(size=(3, fmt.group_size))
+    new = [kv.words_of(bits, params.kv.in_bits)
+           for bits in kv.encode(x, fmt, learned, step=step).blocks]
+    old = [kv.words_of(bits, params.kv.in_bits)
+           for bits in kv.encode(x, fmt, params.kv.table_set(), step=step).blocks]
+    words = kv.table_words(fmt, learned)
+    configured = kv.table_words(fmt, params.kv.table_set())
+    first = golden.block_beats(params, old[:1])
+    beats = (golden.load_query(params, rng.integers(-8, 8, fmt.group_size))
+             + first[:1] + golden.load_tables(params, words) + first[1:]   # old tables
+             + golden.block_beats(params, new[1:2])                        # new tables
+             + golden.load_tables(params, configured)                      # replaced unused
+             + golden.load_tables(params, words) + golden.block_beats(params, new[2:3])
+             + golden.load_tables(params, words[:-1]) + golden.block_beats(params, new[:1]))
+    responses = golden.run(params, beats)
+    scores = [beat for beat in responses if beat["kind"] == golden.OPS["KBLOCK"]]
+    assert [beat["err"] for beat in scores] == [0, 0, 0, golden.ERRORS["BAD_BLOCK"]]
+    tables = [beat["err"] for beat in responses if beat["kind"] == golden.OPS["LOAD_T"]]
+    assert tables == [0, 0, 0, golden.ERRORS["BAD_TABLES"]]
+    run_vectors(LlmTile(params), {"inputs": {"i": beats}, "outputs": {"o": responses}},
+                valid_prob=0.7, ready_prob=0.6, seed=2)
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -83,7 +133,8 @@ def test_stream_payloads_are_the_golden_contract(name):
 @pytest.mark.parametrize("name", ["ternary_lut", "ternary_lut_wide", "bitserial_booth4",
                                   "bitparallel_bitmod"])
 def test_declared_matvec_cycles_are_measured(name):
-    params = tile_params(name)
+    params = tile_params(name, pipeline=TilePipelineParams(
+        fetch=name in ("ternary_lut_wide", "bitparallel_bitmod")))
     rng = np.random.default_rng(4)
     g = params.geometry
     if g.ternary:
@@ -96,9 +147,10 @@ def test_declared_matvec_cycles_are_measured(name):
     assert stats["last_emit"]["o"] - stats["last_accept"]["i"] == dut.performance["matvec_cycles"]
 
 
-@pytest.mark.parametrize("decoder", ["parallel", "serial"])
-def test_declared_score_latency_is_measured(decoder):
-    params = tile_params("ternary_lut", kv_decoder=decoder)
+@pytest.mark.parametrize("decoder,pipelined", [("parallel", False), ("serial", False),
+                                               ("parallel", True)])
+def test_declared_score_latency_is_measured(decoder, pipelined):
+    params = tile_params("ternary_lut", kv_decoder=decoder, **(PIPELINED if pipelined else {}))
     rng = np.random.default_rng(5)
     blocks, _ = golden.key_blocks(params, rng.normal(size=(1, params.kv.group_size)))
     beats = golden.load_query(params, rng.integers(-8, 8, params.kv.group_size)) + blocks
@@ -146,9 +198,6 @@ def config(**params):
     (dict(rows=6), r"params\.rows: must be a multiple of engine_params\.lanes \(4\), not 6"),
     (dict(engine="bitserial", engine_params={"lanes": 1}, rows=4096, cols=4096),
      r"params\.rows: must keep the weight memory at most 65536 words"),
-    (dict(kv={"tables": "runtime", "group_size": 32, "block_bits": 128}),
-     r"params\.kv\.tables: must be 'static' for llm_tile \(it has no table-load command\), "
-     r"not 'runtime'"),
     (dict(kv={"group_size": 8, "bock_bits": 64}),
      r"params\.kv\.bock_bits: is not a parameter of HuffmanParams; did you mean "
      r"'block_bits'\?"),

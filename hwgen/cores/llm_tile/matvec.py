@@ -58,7 +58,8 @@ class MatVecUnit(wiring.Component):
         ``rows`` results per run.
 
     Latency: ``2 + chunks · cycles_per_beat + engine latency`` cycles from ``start`` to the
-    first result.
+    first result, one more with ``pipeline.fetch`` (the words read are registered before the
+    engine).
     Throughput: one engine beat per ``cycles_per_beat`` of the engine; a run takes
     :meth:`run_cycles`, about ``groups · max(chunks · cycles_per_beat, rows_per_dot)``.
     """
@@ -93,13 +94,13 @@ class MatVecUnit(wiring.Component):
 
     def run_cycles(self):
         """Cycles from ``start`` to the last result, with ``o`` always ready: two to read
-        the first words, every beat of the first row group, the engine's latency and the
+        the first words (three with ``pipeline.fetch``), every beat of the first row group, the engine's latency and the
         serializer's register, then one row group per ``max(chunks · cycles_per_beat,
         rows_per_dot)`` cycles, the last one's results one per cycle."""
         g = self._g
         figures = self._engine.performance
         group_cycles = g.chunks * figures["cycles_per_beat"]
-        return (2 + group_cycles + figures["latency_cycles"]
+        return (2 + int(self._p.pipeline.fetch) + group_cycles + figures["latency_cycles"]
                 + (g.groups - 1) * max(group_cycles, g.rows_per_dot) + g.rows_per_dot - 1)
 
     def elaborate(self, platform):
@@ -125,16 +126,27 @@ class MatVecUnit(wiring.Component):
         beat_last = Signal()
         advance = Signal()
         final_chunk = chunk == g.chunks - 1
+        beat_layout = engine.signature.members["i"].signature.members["payload"].shape
+        payload = Signal(beat_layout)
         m.d.comb += [
-            advance.eq(~beat_valid | engine.i.ready),
             w_read.en.eq(advance), w_read.addr.eq(word),
             x_read.en.eq(advance), x_read.addr.eq(chunk),
-            engine.i.valid.eq(beat_valid),
-            engine.i.p.a.eq(x_read.data),
-            engine.i.p.last.eq(beat_last),
+            payload.a.eq(x_read.data), payload.last.eq(beat_last),
         ]
         for name, _ in self._word_layout:
-            m.d.comb += engine.i.p[name].eq(w_read.data[name])
+            m.d.comb += payload[name].eq(w_read.data[name])
+        if self._p.pipeline.fetch:
+            # The words read, registered before the engine.
+            fetched = Signal(beat_layout)
+            fetched_valid = Signal()
+            forward = ~fetched_valid | engine.i.ready
+            with m.If(forward):
+                m.d.sync += [fetched.eq(payload), fetched_valid.eq(beat_valid)]
+            m.d.comb += [advance.eq(~beat_valid | forward), engine.i.valid.eq(fetched_valid),
+                         engine.i.p.eq(fetched)]
+        else:
+            m.d.comb += [advance.eq(~beat_valid | engine.i.ready),
+                         engine.i.valid.eq(beat_valid), engine.i.p.eq(payload)]
         with m.If(advance):
             m.d.sync += [beat_valid.eq(running), beat_last.eq(running & final_chunk)]
             with m.If(running):

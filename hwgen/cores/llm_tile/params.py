@@ -6,10 +6,10 @@ from hwgen.cores.bitserial.params import BitParallelParams, BitSerialParams
 from hwgen.cores.huffman.params import HuffmanParams
 from hwgen.cores.ternary.params import AddSubParams, LutParams
 from hwgen.golden import llm_tile as golden
-from hwgen.params import (Choice, Int, Nested, Params, ParamError, ParamTypeError,
+from hwgen.params import (Bool, Choice, Int, Nested, Params, ParamError, ParamTypeError,
                           ParamValueError, Rule, param, shown)
 
-__all__ = ["ENGINE_PARAMS", "EngineParams", "LlmTileParams"]
+__all__ = ["ENGINE_PARAMS", "EngineParams", "TilePipelineParams", "LlmTileParams"]
 
 #: The parameter class of each matrix-vector engine (the family's own).
 ENGINE_PARAMS = {
@@ -34,6 +34,16 @@ class EngineParams(Rule):
 
 
 @dataclasses.dataclass(frozen=True)
+class TilePipelineParams(Params):
+    """Registers of the tile's own datapaths (the engine's and the decoder's are set in
+    ``engine_params.pipeline`` and ``kv.pipeline``); each adds one cycle of latency."""
+    fetch: bool = param(False, Bool(), "register the weight and activation words read from "
+                                       "memory before the engine")
+    score: bool = param(False, Bool(), "register the score unit's products before their "
+                                       "adder tree")
+
+
+@dataclasses.dataclass(frozen=True)
 class LlmTileParams(Params):
     engine: str = param("ternary_lut", Choice(*ENGINE_PARAMS),
                         "matrix-vector engine: a ternary family core or a bit-serial family "
@@ -48,12 +58,15 @@ class LlmTileParams(Params):
                       "weight matrix columns (activation vector length); a multiple of the "
                       "activations per engine beat")
     kv: HuffmanParams = param(HuffmanParams(), Nested(HuffmanParams),
-                              "the Huffman KV block format and decoder word width (static "
-                              "tables); one block holds one key vector of group_size values")
+                              "the Huffman KV block format, decoder word width and tables "
+                              "(runtime tables are loaded with LOAD_T); one block holds one "
+                              "key vector of group_size values")
     kv_decoder: str = param("parallel", Choice("parallel", "serial"),
                             "KV decoder: the parallel speculative one (a word per cycle) or "
                             "the bit-serial baseline (a bit per cycle)")
     q_bits: int = param(8, Int(2, 16), "width of a signed query element")
+    pipeline: TilePipelineParams = param(TilePipelineParams(), Nested(TilePipelineParams),
+                                         "pipeline registers of the tile: fetch, score")
 
     @classmethod
     def from_mapping(cls, mapping, *, kind=None):
@@ -78,9 +91,6 @@ class LlmTileParams(Params):
                                                   f"{ENGINE_PARAMS[self.engine].__name__} for "
                                                   f"engine {self.engine!r}, not "
                                                   f"{shown(self.engine_params)}")
-        if self.kv.runtime:
-            raise ParamValueError("kv.tables", "must be 'static' for llm_tile (it has no "
-                                               "table-load command), not 'runtime'")
         engine_params = self.engine_params or ENGINE_PARAMS[self.engine]()
         shape = golden.Geometry(self.engine, engine_params, self.rows, self.cols, self.kv,
                                 self.q_bits)

@@ -35,15 +35,15 @@ class ScoreUnit(wiring.Component):
     o : ``Out(stream.Signature(score_layout(score_bits)))``
         One beat per block: the exact score, or 0 with ``err`` for a corrupt block.
 
-    Latency: 3 cycles from a block's last beat on ``i`` to its score on ``o``.
+    Latency: 3 cycles (4 with ``pipeline.score``, which registers the products before
+    their adder tree) from a block's last beat on ``i`` to its score on ``o``.
     Throughput: one beat per cycle (the decoder's full rate).
     """
-
-    LATENCY = 3
 
     def __init__(self, params):
         g = params.geometry
         self._g = g
+        self._registered_products = params.pipeline.score
         self._kv = params.kv
         self._q_layout = data.ArrayLayout(signed(g.q_bits), g.q_lanes)
         super().__init__({
@@ -51,6 +51,10 @@ class ScoreUnit(wiring.Component):
             "i": In(stream.Signature(output_layout(params.kv))),
             "o": Out(stream.Signature(score_layout(g.score_bits))),
         })
+
+    @property
+    def latency(self):
+        return 3 + int(self._registered_products)
 
     def elaborate(self, platform):
         m = Module()
@@ -78,12 +82,21 @@ class ScoreUnit(wiring.Component):
             with m.If(self.i.valid):
                 m.d.sync += next_beat.eq(beat + 1)
 
-        # Stage 2: the beat's products, summed.
+        # Stage 2: the beat's products (registered with pipeline.score), summed.
+        products = [values[lane] * read.data[lane] for lane in range(g.q_lanes)]
+        if self._registered_products:
+            registered = [Signal(signed(len(product)), name=f"product{lane}")
+                          for lane, product in enumerate(products)]
+            side_products = {name: Signal(name=f"sp_{name}") for name in side}
+            with m.If(advance):
+                m.d.sync += [register.eq(product)
+                             for register, product in zip(registered, products)]
+                m.d.sync += [side_products[name].eq(side[name]) for name in side]
+            products, side = registered, side_products
         beat_sum = Signal(signed(g.score_bits))
         side2 = {name: Signal(name=f"s2_{name}") for name in side}
         with m.If(advance):
-            m.d.sync += beat_sum.eq(adder_tree([values[lane] * read.data[lane]
-                                                for lane in range(g.q_lanes)]))
+            m.d.sync += beat_sum.eq(adder_tree(products))
             m.d.sync += [side2[name].eq(side[name]) for name in side]
 
         # Stage 3: accumulate over the block; emit on its last beat.

@@ -82,7 +82,7 @@ class LlmTile(wiring.Component):
         # From the transfer of a block's last word: the decoder to the block's first beat,
         # its other beats, then the score unit.
         score_latency = (decoder["latency_cycles"] + self._p.kv.words_per_block - 1
-                         + ScoreUnit.LATENCY)
+                         + self._score.latency)
         matvec_cycles = self._matvec.run_cycles()
         return {
             "latency_cycles": max(score_latency, matvec_cycles),
@@ -130,9 +130,19 @@ class LlmTile(wiring.Component):
             decoder.i.valid.eq(self.i.valid & is_block & idle & block_room),
             decoder.i.p.data.eq(command.data),
             decoder.i.p.last.eq(command.last),
-            self.i.ready.eq(idle & Mux(is_block, decoder.i.ready & block_room,
-                                       in_flight == 0)),
         ]
+        settled = in_flight == 0
+        if g.table_entries:
+            # LOAD_T: a table entry to the decoder's cfg stream, once every block ended so
+            # far has been scored (the tables a block uses are fixed when it starts).
+            is_table = op == OPS["LOAD_T"]
+            m.d.comb += [
+                decoder.cfg.valid.eq(self.i.valid & is_table & idle & settled),
+                decoder.cfg.p.data.eq(command.data),
+                decoder.cfg.p.last.eq(command.last),
+            ]
+            settled &= ~is_table | decoder.cfg.ready
+        m.d.comb += self.i.ready.eq(idle & Mux(is_block, decoder.i.ready & block_room, settled))
         accepted = self.i.valid & self.i.ready
 
         # Memory writes: the clearing sweep, else the command's.
@@ -150,10 +160,13 @@ class LlmTile(wiring.Component):
         m.d.comb += matvec.start.eq(accepted & (op == OPS["MATVEC"]) & in_range[OPS["MATVEC"]]
                                     & command.last & weights_loaded)
 
-        def respond(error):
+        def respond_with(code):
             m.d.sync += [response_valid.eq(1), response.kind.eq(op),
-                         response.addr.eq(command.addr), response.err.eq(ERRORS[error]),
+                         response.addr.eq(command.addr), response.err.eq(code),
                          response.value.eq(0)]
+
+        def respond(error):
+            respond_with(ERRORS[error])
 
         def load(code, effects):
             with m.If(~in_range[code]):
@@ -175,6 +188,16 @@ class LlmTile(wiring.Component):
                     respond("BAD_ADDR")
                 with m.Elif(command.last & ~weights_loaded):
                     respond("NO_WEIGHTS")
+            if g.table_entries:
+                with m.Elif(op == OPS["LOAD_T"]):
+                    # Entries of the set so far; the decoder commits it as valid only if
+                    # `last` comes with the final one.
+                    entries = Signal(range(g.table_entries + 1))
+                    whole = entries == g.table_entries - 1
+                    m.d.sync += entries.eq(Mux(command.last, 0, Mux(
+                        entries == g.table_entries, entries, entries + 1)))
+                    with m.If(command.last):
+                        respond_with(Mux(whole, ERRORS["OK"], ERRORS["BAD_TABLES"]))
             with m.Elif(op != OPS["KBLOCK"]):  # the decoder takes a key word
                 respond("BAD_OP")
 
