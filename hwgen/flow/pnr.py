@@ -201,9 +201,10 @@ class _NetNames:
                 continue
             if self._FLOPS.match(cell["type"]):
                 return self.bit_names.get(cell["connections"]["Q"][0])
-            for name, other in self.cells.items():
-                if (self._FLOPS.match(other["type"])
-                        and self.driver.get(other["connections"]["D"][0]) == candidate):
+            for other in self.cells.values():
+                data = other["connections"].get("D") or other["connections"].get("DI")
+                if (self._FLOPS.match(other["type"]) and data
+                        and self.driver.get(data[0]) == candidate):
                     return self.bit_names.get(other["connections"]["Q"][0])
         return None
 

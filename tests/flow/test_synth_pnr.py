@@ -137,6 +137,27 @@ def test_a_design_too_large_without_a_unit_does_not_fit(tiny, small_devices):
         pnr.place_and_route(design, emitted, "ecp5", reports_dir=reports)
 
 
+def test_critical_path_ends_are_named_by_registers():
+    def flop(kind, data, q):
+        return {"type": kind, "port_directions": {data[0]: "input", "Q": "output"},
+                "connections": {data[0]: [data[1]], "Q": [q]}}
+    netlist = {"modules": {"top": {"attributes": {"top": 1}, "netnames": {
+        "acc": {"bits": [2, 3], "hide_varname": 0}, "$abc$9": {"bits": [4], "hide_varname": 1},
+        "sum": {"bits": [5], "hide_varname": 0}},
+        "cells": {
+            "acc_FF_0": flop("TRELLIS_FF", ("DI", 4), 3),
+            "sum_LUT": {"type": "LUT4", "port_directions": {"Z": "output", "A": "input"},
+                        "connections": {"Z": [4], "A": [2]}}}}}}
+    step = {"delay": 1.0, "from": {"cell": "x"}, "to": {"cell": "sum_LUT"}}
+    report = {"critical_paths": [{"from": "posedge clk", "to": "posedge clk", "path": [
+        {**step, "type": "clk-to-q"}, {**step, "type": "routing", "net": "acc[0]"},
+        {**step, "type": "logic"}]}]}
+    # The path ends at a LUT: the register is the flop that LUT feeds.
+    assert pnr.critical_path(report, netlist) == {
+        "from": "acc[0]", "to": "acc[1]", "delay_ns": 3.0, "logic_levels": 1, "clock": "clk"}
+    assert pnr.critical_path({"critical_paths": []}, netlist) is None
+
+
 def test_harness_shifts_every_port_bit_in_and_out():
     manifest = {"top": "core", "ports": {
         "clk": {"dir": "in", "width": 1}, "a": {"dir": "in", "width": 3},
