@@ -21,9 +21,9 @@ The counts:
 * ``const``: the control every configuration has.
 """
 from hwgen import registry
-from hwgen.cores.common import signed_width
 from hwgen.cost.model import LinearCostModel
 from hwgen.golden import bitserial as golden
+from hwgen.golden.arith import signed_width
 
 __all__ = ["METRICS", "features", "MODEL"]
 

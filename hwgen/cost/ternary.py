@@ -25,8 +25,8 @@ import math
 
 from hwgen import registry
 from hwgen.cost.model import LinearCostModel
-from hwgen.cores.common import signed_width
 from hwgen.golden import ternary as golden
+from hwgen.golden.arith import signed_width
 
 __all__ = ["METRICS", "features", "throughput", "MODEL", "predict"]
 

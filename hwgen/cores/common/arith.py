@@ -1,12 +1,9 @@
 """Combinational arithmetic helpers that several families build their datapaths from."""
 from amaranth import Const, Value
 
+from hwgen.golden.arith import signed_width
+
 __all__ = ["adder_tree", "popcount", "signed_width"]
-
-
-def signed_width(lo, hi):
-    """Bits of the smallest two's complement shape holding every integer in ``[lo, hi]``."""
-    return max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length()) + 1
 
 
 def adder_tree(terms):
