@@ -22,7 +22,9 @@ model puts above ``HWGEN_BENCH_MAX_GE``).
 
 Synthesis and place-and-route results are cached (``$HWGEN_CACHE``), so a rerun only redoes
 what changed, and a rerun with ``HWGEN_BENCH_TIMEOUT=1`` prints the tables from the caches.
-``HWGEN_BENCH_MODULI`` narrows the moduli, ``HWGEN_BENCH_SEEDS`` the placement seeds
+``HWGEN_BENCH_MODULI`` narrows the moduli, ``HWGEN_BENCH_ONLY`` the configurations
+(comma-separated labels such as ``lut,lut-bram,hybrid-bram 0``), ``HWGEN_BENCH_SEEDS`` the
+placement seeds
 (default 1), ``HWGEN_BENCH_PNR_MAX_LUTS`` the largest design placed (LUT4 + 2 × CCU2C,
 default 40000).
 
@@ -48,6 +50,9 @@ TIMEOUT = float(os.environ.get("HWGEN_BENCH_TIMEOUT", "1800"))
 MAX_PREDICTED_GE = float(os.environ.get("HWGEN_BENCH_MAX_GE", "400000"))
 PNR_MAX_LUTS = float(os.environ.get("HWGEN_BENCH_PNR_MAX_LUTS", "40000"))
 SEEDS = int(os.environ.get("HWGEN_BENCH_SEEDS", "1"))
+# Labels of the configurations to measure (e.g. "lut lut-bram hybrid-bram 0"); default all.
+ONLY = [label.strip() for label in os.environ.get("HWGEN_BENCH_ONLY", "").split(",")
+        if label.strip()]
 MODULI_LIST = os.environ.get(
     "HWGEN_BENCH_MODULI", "secp128r1_n bn254_p curve25519_p bls12_381_p modp1024").split()
 K, K_BRAM = 4, 8
@@ -197,8 +202,10 @@ def print_ratios(results):
              ("results/cycle per ECP5 kLUT", lambda row: per_klut(row, fmax=False)),
              ("Mresults/s per ECP5 kLUT", per_klut)]
     for modulus, rows in results.items():
-        lut = next(row for row in rows if row["label"] == "lut")
-        lut_bram = next(row for row in rows if row["label"] == "lut-bram")
+        lut = next((row for row in rows if row["label"] == "lut"), None)
+        lut_bram = next((row for row in rows if row["label"] == "lut-bram"), None)
+        if lut is None or lut_bram is None:
+            continue
         for view, metric in views:
             hybrid, hybrid_row = best(rows, metric, "hybrid ")
             bram, bram_row = best(rows, metric, "hybrid-bram")
@@ -245,6 +252,8 @@ def main():
     for modulus in MODULI_LIST:
         results[modulus] = []
         for label, params in configurations(modulus):
+            if ONLY and label not in ONLY:
+                continue
             log(f"{modulus} {label}")
             results[modulus].append(evaluate(label, params))
     measured = [row for rows in results.values() for row in rows if "lut4" in row.get("ecp5", {})]
