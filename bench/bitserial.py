@@ -1,151 +1,223 @@
-"""Bit-serial MACs (BitMoD-style) against the bit-parallel baseline, at equal throughput.
+"""Digit-serial MAC engines at real sizes against bit-parallel baselines, measured in one run.
 
-    .venv/bin/python bench/bitserial.py [--timeout SECONDS]
+    .venv/bin/python bench/bitserial.py [--lanes 32 64] [--seeds 3] [--no-pnr] [--timeout S]
 
-Two comparisons, every design with int8 activations and int weights, synthesized in this run
-with the same tools (results cached by hwgen.flow.measure):
+Every engine at a lane count has the same lanes, int8 activations, int weight codes read at
+the precision each beat names, groups of 128 weights with 8-bit scales, a 32-bit accumulator
+and its adder tree registered halfway (`pipeline_tree`). Each takes its beat into an input
+register, so the register that feeds an engine at its rate (a digit-serial engine holds its
+beat for several cycles) is in every area figure. The engines:
 
-1. fixed precision p = 2, 3, 4, 8: a bit-parallel engine with 8 lanes of p-bit weights
-   against bit-serial engines (one weight bit per cycle, and one radix-4 Booth digit per
-   cycle) with enough lanes for the same 8 MACs/cycle;
-2. one engine for mixed precision: built for 8-bit weights, run at precision p chosen per
-   beat. The bit-parallel engine takes one cycle whatever p is; the bit-serial engines take
-   p (bit) or ⌈p/2⌉ (Booth) cycles, so their MACs/cycle rise as precision falls.
+* bit-parallel, 8-bit weights: the engine a user needs for 8-bit layers, one beat per cycle
+  at any precision; `array` (the narrowest exact multiplier, 8×8) and `booth` (radix-4 Booth
+  rows) multipliers;
+* bit-parallel, fixed 4-bit weights (8×4 multipliers), both multipliers: cannot run 8-bit
+  layers;
+* digit-serial, 8-bit weights: radix-4 Booth digits, 1 or 2 per lane per cycle, and plain
+  bits, 4 per cycle. A beat at precision p takes ⌈digits(p) / digits per cycle⌉ cycles.
 
-Area columns: generic CMOS gate equivalents (GE), iCE40 LUT4 + carry cells (SB_MAC16 DSPs
-listed apart), ECP5 LUT4 + CCU2C (MULT18X18D apart). Efficiency is MACs/cycle per kGE; the
-ratio column is against the bit-parallel engine of the same row. A design whose synthesis
-exceeds ``--timeout`` (per Yosys run) is shown as "not finished"; a rerun picks it up again.
+Columns: GE is the generic CMOS estimate (`stat -tech cmos`, a flop at 4 GE); "GE std" prices
+each flop at 5.7 GE (a standard-cell DFF, Nangate45) and is what the efficiency columns use.
+iCE40 / ECP5: LUT4 plus carry cells, DSP blocks apart (Yosys maps each bit-parallel
+multiplier to a DSP where the device has them). Fmax: nextpnr-ecp5 on an LFE5U-85F out of
+context, median over the seeds. MACs/s per kLUT uses ECP5 LUT4 + CCU2C at that Fmax (DSPs
+not counted: see the MULT18 column).
+
+The efficiency table runs every engine at runtime precisions 2, 3, 4 and 8 bits and at a
+mixed workload (MIX: share of MACs by weight precision, after the BitMoD evaluation's 3- and
+4-bit layers with some 8-bit ones); ratios are against the stronger (array or Booth)
+bit-parallel engine of each kind, "n/a" where the fixed 4-bit engine cannot run the layer.
 """
 import argparse
 import json
 
 from hwgen.config import from_mapping
-from hwgen.flow import tools, verilog
-from hwgen.flow.measure import measure
+from hwgen.flow import measure as measuring, pnr, tools, verilog
 from hwgen.flow.synth import DEFAULT_TIMEOUT
 
+WORK = "build/bench_bitserial"
 PRECISIONS = (2, 3, 4, 8)
-MACS_PER_CYCLE = 8
-ENGINES = (("bit-parallel", "bitparallel_dot", {}),
-           ("bit-serial", "bitserial_dot", {"digit": "bit"}),
-           ("Booth radix-4", "bitserial_dot", {"digit": "booth4"}))
+# Share of MACs at each weight precision in the mixed workload.
+MIX = {3: 0.4, 4: 0.4, 8: 0.2}
+DEVICE = "85k"
+
+BASE = {"act_bits": 8, "weight_format": "int", "scale_bits": 8, "acc_bits": 32,
+        "pipeline_tree": True}
+# (label, family, kind, extra parameters); family groups the baselines.
+ENGINES = (
+    ("bit-parallel 8b, array", "parallel8", "bitparallel_dot",
+     {"weight_bits": 8, "multiplier": "array"}),
+    ("bit-parallel 8b, Booth", "parallel8", "bitparallel_dot",
+     {"weight_bits": 8, "multiplier": "booth"}),
+    ("bit-parallel 4b, array", "parallel4", "bitparallel_dot",
+     {"weight_bits": 4, "multiplier": "array"}),
+    ("bit-parallel 4b, Booth", "parallel4", "bitparallel_dot",
+     {"weight_bits": 4, "multiplier": "booth"}),
+    ("serial 8b, Booth ×1", "serial", "bitserial_dot",
+     {"weight_bits": 8, "digit": "booth4", "digits_per_cycle": 1}),
+    ("serial 8b, Booth ×2", "serial", "bitserial_dot",
+     {"weight_bits": 8, "digit": "booth4", "digits_per_cycle": 2}),
+    ("serial 8b, bit ×4", "serial", "bitserial_dot",
+     {"weight_bits": 8, "digit": "bit", "digits_per_cycle": 4}),
+)
+
+
+def params_for(lanes, extra):
+    return {**BASE, "lanes": lanes, "group_size": max(128, lanes), **extra}
 
 
 def performance(kind, params):
     """The performance figures the component declares in its manifest."""
     design = from_mapping({"name": "bench", "kind": kind, "params": params})
-    emitted = verilog.emit(design, f"build/bench_bitserial/{design.digest}")
+    emitted = verilog.emit(design, f"{WORK}/perf/{design.digest}")
     return json.loads(emitted.manifest.read_text())
 
 
-def base_params(lanes, weight_bits):
-    return {"lanes": lanes, "act_bits": 8, "weight_bits": weight_bits, "weight_format": "int",
-            "group_size": lanes * 16}
+def cycles_at(figures, weight_bits, precision):
+    """Cycles per beat at ``precision``, or None when the engine cannot run it."""
+    if precision > weight_bits:
+        return None
+    return figures["cycles_per_beat_by_prec"][str(precision)]
 
 
-def lanes_for(kind, extra, weight_bits):
-    """Lanes that give MACS_PER_CYCLE at full precision."""
-    if kind == "bitparallel_dot":
-        return MACS_PER_CYCLE
-    cycles = performance(kind, {**base_params(1, weight_bits), **extra})["cycles_per_beat"]
-    return MACS_PER_CYCLE * cycles
+def mixed_cycles(figures, weight_bits):
+    """Average cycles per beat over MIX, or None when a precision of MIX is out of reach."""
+    cycles = [cycles_at(figures, weight_bits, precision) for precision in MIX]
+    if None in cycles:
+        return None
+    return sum(share * count for share, count in zip(MIX.values(), cycles))
 
 
-def measured(kind, params, timeout):
-    """``measure`` of the design, or None when Yosys does not finish within ``timeout``."""
+def area(kind, params, timeout):
     try:
-        return measure(kind, params, timeout=timeout)
-    except tools.ToolError as error:
-        if not isinstance(error, tools.ToolTimeout):
-            raise
+        return measuring.measure(kind, params, work_dir=f"{WORK}/measure", timeout=timeout)
+    except tools.ToolTimeout:
         return None
 
 
-def area_cells(area):
-    ice40 = area["ice40"]["lut4"] + area["ice40"]["carry"]
-    ecp5 = area["ecp5"]["lut4"] + area["ecp5"]["ccu2c"]
-    # † marks an ECP5 result synthesized with hwgen.flow.synth's workaround for a Yosys crash.
-    marker = " †" if "workaround" in area["ecp5"] else ""
-    return [f"{area['generic']['ge']:,.0f}", f"{ice40:,}", str(area["ice40"]["dsp"]),
-            f"{ecp5:,}{marker}", str(area["ecp5"]["mult18"])]
+def fmax(kind, params, seeds, timeout):
+    """Median ECP5 Fmax (MHz) out of context, cached by the Verilog, tools and seeds."""
+    design = from_mapping({"name": "bench_dot", "kind": kind, "params": params})
+    emitted = verilog.emit(design, f"{WORK}/pnr/{design.digest}")
+    key = measuring.cache_key(emitted.verilog.read_text(), "ecp5", design.name, "pnr",
+                              DEVICE, f"seeds {seeds}", tools.versions()["nextpnr-ecp5"])
+
+    def place():
+        report = pnr.place_and_route(design, emitted, "ecp5", device=DEVICE, seeds=seeds,
+                                     reports_dir=emitted.dir / "reports", timeout=timeout)
+        return {"fmax_mhz": report["pnr"]["fmax_mhz"],
+                "fmax_by_seed": report["pnr"]["fmax_by_seed"]}
+
+    try:
+        return measuring.cached(measuring.DEFAULT_CACHE / "pnr" / f"{key}.json", place)[0]
+    except tools.ToolTimeout:
+        return None
 
 
-def ratio(efficiency, baseline):
-    return f"{efficiency / baseline:.2f}×" if baseline else "no baseline"
-
-
-def print_header(header):
+def print_table(header, rows):
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |", flush=True)
 
 
-def print_row(row):
-    # Rows appear as they are measured: a cold run synthesizes for a long while.
-    print("| " + " | ".join(row) + " |", flush=True)
-
-
-def fixed_precision(timeout):
-    print(f"\n**1. Fixed precision, {MACS_PER_CYCLE} MACs/cycle**\n")
-    print_header(["weight bits", "engine", "lanes", "MACs/cycle", "GE", "iCE40 LUT4+carry",
-                  "DSP", "ECP5 LUT4+CCU2C", "MULT18", "MACs/cycle/kGE", "vs bit-parallel"])
-    worked_around = False
-    for weight_bits in PRECISIONS:
-        baseline = None
-        for label, kind, extra in ENGINES:
-            params = {**base_params(lanes_for(kind, extra, weight_bits), weight_bits), **extra}
-            macs = performance(kind, params)["macs_per_cycle"]
-            area = measured(kind, params, timeout)
-            cells = [str(weight_bits), label, str(params["lanes"]), f"{macs:g}"]
-            if area is None:
-                print_row(cells + ["not finished"] * 7)
-                continue
-            efficiency = macs / area["generic"]["ge"] * 1000
-            if kind == "bitparallel_dot":
-                baseline = efficiency
-            worked_around |= "workaround" in area["ecp5"]
-            print_row(cells + [*area_cells(area), f"{efficiency:.3f}",
-                               ratio(efficiency, baseline)])
-    if worked_around:
-        print("\n† synth_ecp5 -dff: Yosys aborts in abc_ops_reintegrate on this netlist with the "
-              "default script (see hwgen/flow/synth.py).")
-
-
-def mixed_precision(timeout):
-    print(f"\n**2. One engine for 8-bit weights, run at lower precision** "
-          f"({MACS_PER_CYCLE} MACs/cycle at 8 bits)\n")
-    measured_engines = []
-    for label, kind, extra in ENGINES:
-        params = {**base_params(lanes_for(kind, extra, 8), 8), **extra}
+def measure_lanes(lanes, args):
+    rows = []
+    for label, family, kind, extra in ENGINES:
+        params = params_for(lanes, extra)
         figures = performance(kind, params)
-        measured_engines.append((label, params, figures, measured(kind, params, timeout)))
-    print_header(["run at bits", "engine", "lanes", "cycles/beat", "MACs/cycle", "GE",
-                  "MACs/cycle/kGE", "vs bit-parallel"])
-    for precision in PRECISIONS:
-        baseline = None
-        for label, params, figures, area in measured_engines:
-            cycles = figures.get("cycles_per_beat_by_prec", {}).get(str(precision),
-                                                                     figures["cycles_per_beat"])
-            macs = params["lanes"] / cycles
-            cells = [str(precision), label, str(params["lanes"]), str(cycles), f"{macs:g}"]
-            if area is None:
-                print_row(cells + ["not finished"] * 3)
+        measured = area(kind, params, args.timeout)
+        timing = None if args.no_pnr else fmax(kind, params, args.seeds, args.timeout)
+        rows.append({"label": label, "family": family, "params": params, "figures": figures,
+                     "area": measured, "fmax": timing})
+    return rows
+
+
+def area_table(lanes, rows):
+    print(f"\n**{lanes} lanes: area and Fmax**\n")
+    table = []
+    for row in rows:
+        measured, timing = row["area"], row["fmax"]
+        if measured is None:
+            table.append([row["label"]] + ["over time limit"] * 9)
+            continue
+        generic, ice40, ecp5 = measured["generic"], measured["ice40"], measured["ecp5"]
+        table.append([
+            row["label"], f"{generic['ge']:,.0f}", f"{generic['flops']:,}",
+            f"{generic['ge_std']:,.0f}", f"{ice40['lut4'] + ice40['carry']:,}",
+            str(ice40["dsp"]), f"{ecp5['lut4'] + ecp5['ccu2c']:,}", str(ecp5["mult18"]),
+            "–" if not timing else f"{timing['fmax_mhz']:.1f}",
+            "–" if not timing else ", ".join(f"{value:.1f}" for value in timing["fmax_by_seed"]),
+        ])
+    print_table(["engine", "GE", "flops", "GE std", "iCE40 LUT4+carry", "DSP",
+                 "ECP5 LUT4+CCU2C", "MULT18", "ECP5 Fmax MHz", "by seed"], table)
+
+
+def efficiency(row, cycles):
+    """``(MACs/cycle, MACs/cycle per kGE std, MACs/s per kLUT or None)``."""
+    macs = row["params"]["lanes"] / cycles
+    per_kge = macs / row["area"]["generic"]["ge_std"] * 1000
+    ecp5 = row["area"]["ecp5"]
+    luts = ecp5["lut4"] + ecp5["ccu2c"]
+    per_klut = (macs * row["fmax"]["fmax_mhz"] * 1e6 / (luts / 1000)
+                if row["fmax"] and row["fmax"]["fmax_mhz"] else None)
+    return macs, per_kge, per_klut
+
+
+def efficiency_table(lanes, rows):
+    print(f"\n**{lanes} lanes: efficiency by runtime weight precision**\n")
+    workloads = [(f"{precision} bits", precision) for precision in PRECISIONS]
+    mix = " + ".join(f"{share:.0%} {precision}b" for precision, share in MIX.items())
+    workloads.append((f"mix ({mix})", None))
+    table = []
+    for name, precision in workloads:
+        results = {}
+        for row in rows:
+            if row["area"] is None:
                 continue
-            efficiency = macs / area["generic"]["ge"] * 1000
-            if label == "bit-parallel":
-                baseline = efficiency
-            print_row(cells + [f"{area['generic']['ge']:,.0f}", f"{efficiency:.3f}",
-                               ratio(efficiency, baseline)])
+            weight_bits = row["params"]["weight_bits"]
+            cycles = (mixed_cycles(row["figures"], weight_bits) if precision is None
+                      else cycles_at(row["figures"], weight_bits, precision))
+            results[row["label"]] = None if cycles is None else (cycles, *efficiency(row,
+                                                                                      cycles))
+        best = {}
+        for row in rows:
+            result = results.get(row["label"])
+            if result and row["family"] != "serial":
+                best[row["family"]] = max(best.get(row["family"], 0), result[2])
+        for row in rows:
+            result = results.get(row["label"])
+            if result is None:
+                table.append([name, row["label"]] + ["n/a"] * 6)
+                continue
+            cycles, macs, per_kge, per_klut = result
+
+            def ratio(family):
+                return f"{per_kge / best[family]:.2f}×" if family in best else "n/a"
+
+            table.append([name, row["label"], f"{cycles:g}", f"{macs:.3g}", f"{per_kge:.3f}",
+                          ratio("parallel8"), ratio("parallel4"),
+                          "–" if per_klut is None else f"{per_klut / 1e6:,.1f} M"])
+    print_table(["weights", "engine", "cycles/beat", "MACs/cycle", "MACs/cycle/kGE std",
+                 "vs bit-parallel 8b", "vs bit-parallel 4b", "MACs/s per kLUT (ECP5)"], table)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lanes", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--seeds", type=int, default=3, help="nextpnr seeds per design")
+    parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds per Yosys run (default: %(default)s)")
+                        help="seconds per tool run (default: %(default)s)")
     args = parser.parse_args()
     print(__doc__.split("\n\n", 2)[2].strip())
-    fixed_precision(args.timeout)
-    mixed_precision(args.timeout)
+    versions = tools.versions()
+    print(f"\nYosys {versions['yosys']}, nextpnr-ecp5 {versions['nextpnr-ecp5']}, "
+          f"amaranth {versions['amaranth']}")
+    for lanes in args.lanes:
+        rows = measure_lanes(lanes, args)
+        area_table(lanes, rows)
+        efficiency_table(lanes, rows)
 
 
 if __name__ == "__main__":

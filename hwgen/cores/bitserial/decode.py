@@ -63,15 +63,26 @@ class BitModTable:
                 Signal(name=f"{name}_negative"))
 
 
-def extend_code(code, below_prec, sign_at, width):
-    """``code`` read at a runtime precision and extended to ``width`` bits.
+def extend_code(code, below_prec, sign_at, width, read_below=None):
+    """``code`` read at a runtime precision (2 or more) and extended to ``width`` bits.
 
     ``below_prec[k]`` is 1 for bit positions under the precision; bits at and above it become
     the sign bit. ``sign_at`` (two's complement codes; None for unsigned ones, whose sign is
     0) is one-hot at the sign bit, the highest bit under the precision. Both are decoded once
-    from the precision and shared by every lane.
+    from the precision and shared by every lane, so a lane cannot see that some of their bits
+    are constant: this function leaves out the multiplexers it knows are never needed.
+    ``read_below(prec)`` is how many low bits of the result are read at ``prec`` (default:
+    all); a bit that is under every precision at which it is read passes unchanged.
     """
-    sign = (code & sign_at).any() if sign_at is not None else Const(0, 1)
-    extended = [Mux(below_prec[k], code[k], sign) if k < len(code) else sign
-                for k in range(width)]
+    precisions = range(2, len(code) + 1)
+    read_below = read_below or (lambda prec: width)
+    sign = Const(0, 1)
+    if sign_at is not None:
+        sign = Cat(*[code[k] & sign_at[k] for k in range(1, len(code))]).any()
+    extended = []
+    for k in range(width):
+        if not any(prec <= k < read_below(prec) for prec in precisions):
+            extended.append(code[k] if k < len(code) else sign)
+        else:
+            extended.append(Mux(below_prec[k], code[k], sign) if k < len(code) else sign)
     return Cat(*extended)

@@ -129,7 +129,15 @@ class DigitLane(_Lane):
             mantissa, activation, lane_negative = self._decoded(m)
             source = Cat(mantissa, Const(0, width - len(mantissa)))
         else:
-            source = extend_code(self.code, self.below_prec, self._sign_at(), width)
+            # Bits read at a precision: those of the slices its beat walks.
+            slice_bits = self._digits * radix_bits
+
+            def read_below(prec):
+                digits = digit_count(self._digit, p.weight_format, prec)
+                return -(-digits // self._digits) * slice_bits
+
+            source = extend_code(self.code, self.below_prec, self._sign_at(), width,
+                                 read_below)
         # Materialized once: every digit below reads these bits.
         extended = Signal(width, name="extended")
         m.d.comb += extended.eq(source)
