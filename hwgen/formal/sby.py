@@ -103,7 +103,7 @@ def run(job_dir, *, depth, timeout):
     sby stops itself after ``timeout`` seconds; a backstop a little later stops it should it
     not, and an interrupted run stops it too.
     """
-    job_dir = pathlib.Path(job_dir)
+    job_dir = pathlib.Path(job_dir).resolve()  # PATH entries must not depend on sby's cwd
     env = _environment(job_dir / "bin",
                        boolector="boolector" in (job_dir / "proof.sby").read_text())
     started = time.monotonic()

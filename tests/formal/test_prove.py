@@ -210,3 +210,13 @@ def test_replay_checker_rejects_unrequested_beats_and_wrong_values():
     checker.observe(_cycle(i_valid=1, payload=3))
     with pytest.raises(AssertionError, match=r"beat 0 is \{'r': 3\}, the golden model says"):
         checker.observe(_cycle(o_valid=1, payload=3))
+
+
+def test_cli_prove_with_boolector_and_a_relative_out_dir(root, tmp_path, monkeypatch, capsys):
+    # sby starts the solver from its own working directory: the solver's shim must not be
+    # found through a relative path.
+    monkeypatch.chdir(tmp_path)
+    config = root / "designs" / "formal" / "ternary_addsub_int4.yaml"
+    assert cli.main(["prove", str(config), "--prop", "answer", "--engine", "boolector",
+                     "--depth", "3"]) == 0
+    assert "| bounded to depth 3 | boolector |" in capsys.readouterr().out
