@@ -13,6 +13,7 @@ import pathlib
 import sys
 import tempfile
 import textwrap
+import time
 
 from hwgen import registry
 from hwgen.board import boards
@@ -39,9 +40,30 @@ def _list(args):
         print()
 
 
+# Above this cost-model size, emission and simulation take minutes: say so and show progress.
+LARGE_GE = 250_000
+
+
+def _progress(design):
+    """``None`` for a design of ordinary size. For one the cost model puts above
+    :data:`LARGE_GE`, warn now and return a function that reports each stage as it starts,
+    with the seconds since the warning."""
+    from hwgen.dse import models
+    size = models.predict(design.kind.name, design.params.to_dict()).get("generic.ge")
+    if size is None or size < LARGE_GE:
+        return None
+    print(f"warning: {design.name} is large (cost model: {size / 1e6:.2f} M GE); this may "
+          f"take minutes", file=sys.stderr)
+    started = time.monotonic()
+
+    def report(stage):
+        print(f"[{time.monotonic() - started:5.0f} s] {stage}", file=sys.stderr, flush=True)
+    return report
+
+
 def _verilog(args):
     design = load(args.config)
-    emitted = verilog.emit(design, args.out)
+    emitted = verilog.emit(design, args.out, progress=_progress(design))
     print(f"wrote {emitted.verilog}")
     print(f"wrote {emitted.manifest}")
 
@@ -49,7 +71,8 @@ def _verilog(args):
 def _sim(args):
     from hwgen.flow import sim
     design = load(args.config)
-    stats = sim.run(design, args.out, count=args.vectors, seed=args.seed)
+    stats = sim.run(design, args.out, count=args.vectors, seed=args.seed,
+                    progress=_progress(design))
     full = stats["full_rate"]
     beats_in = sum(full["accepted"].values())
     print(f"{design.name}: PASS ({args.vectors} random vectors plus directed cases, seed "

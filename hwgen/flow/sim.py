@@ -44,18 +44,21 @@ def testbench_module(name):
 
 
 def run(design, out_dir, *, count=200, seed=1, valid_prob=0.7, ready_prob=0.6,
-        stall_limit=2000):
+        stall_limit=2000, progress=None):
     """Simulate ``design``; return the testbench's cycle statistics per test.
 
     Raises :class:`SimulationError` when the design's output differs from the golden model,
     and :class:`~hwgen.flow.tools.ToolError` when Verilator cannot build it.
+    ``progress(stage)``, if given, is told each stage as it starts.
     """
     from cocotb_tools.runner import get_results, get_runner
 
     test_module = testbench_module(design.kind.testbench)
-    emitted = verilog.emit(design, out_dir)
+    progress = progress or (lambda stage: None)
+    emitted = verilog.emit(design, out_dir, progress=progress)
     build_dir = (emitted.dir / "sim" / design.digest).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
+    progress("computing the golden vectors")
     vectors = design.kind.vectors(design.params, count, seed)
     vectors_path = write_atomic(build_dir / f"vectors_n{count}_s{seed}.json", json.dumps(vectors))
     stats_path = build_dir / f"stats_n{count}_s{seed}.json"
@@ -63,6 +66,7 @@ def run(design, out_dir, *, count=200, seed=1, valid_prob=0.7, ready_prob=0.6,
 
     os.environ.update(tools.verilator_env())
     runner = get_runner("verilator")
+    progress("building the simulation with Verilator")
     build_log = build_dir / "build.log"
     try:
         runner.build(sources=[emitted.verilog.resolve()], hdl_toplevel=design.name,
@@ -73,6 +77,7 @@ def run(design, out_dir, *, count=200, seed=1, valid_prob=0.7, ready_prob=0.6,
     test_log = build_dir / "test.log"
     results = build_dir / "results.xml"
     results.unlink(missing_ok=True)
+    progress(f"running the cocotb testbench ({count} random vectors, random gaps and full rate)")
     try:
         runner.test(
             hdl_toplevel=design.name, test_module=test_module, build_dir=build_dir, log_file=test_log, results_xml=str(results),

@@ -112,14 +112,19 @@ class Emitted:
         self.manifest = self.dir / f"{name}.json"
 
 
-def emit(design, out_dir):
+def emit(design, out_dir, *, progress=None):
     """Write ``OUT/NAME/NAME.v`` and ``OUT/NAME/NAME.json``; return their :class:`Emitted`.
 
     Both texts are produced before either file is written, and each is written atomically,
-    so a failure leaves no partial output.
+    so a failure leaves no partial output. ``progress(stage)``, if given, is told what
+    starts next.
     """
+    progress = progress or (lambda stage: None)
+    progress("building the component")
     component = design.build()
+    progress("elaborating and converting to Verilog")
     text = verilog.convert(component, name=design.name, emit_src=False)
+    progress("writing the Verilog and the manifest")
     description = json.dumps(manifest(design, component), indent=2) + "\n"
     paths = Emitted(out_dir, design.name)
     write_atomic(paths.verilog, text)

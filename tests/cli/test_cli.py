@@ -1,6 +1,7 @@
 """The command line: what it prints, what it writes, and how it fails."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -179,6 +180,24 @@ def test_outputs_follow_the_umask(tmp_path, capsys):
     finally:
         os.umask(previous)
     assert (tmp_path / "build" / "cli_dot" / "cli_dot.v").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_large_design_is_announced_with_its_size_and_progress(tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.setattr(cli, "LARGE_GE", 1)
+    status, _, err = run(["verilog", write(tmp_path, GOOD), "--out", tmp_path / "build"], capsys)
+    lines = err.splitlines()
+    assert status == 0
+    assert re.fullmatch(r"warning: cli_dot is large \(cost model: 0\.\d\d M GE\); this may "
+                        r"take minutes", lines[0])
+    assert [line.split("] ")[1] for line in lines[1:]] == [
+        "building the component", "elaborating and converting to Verilog",
+        "writing the Verilog and the manifest"]
+
+
+def test_an_ordinary_design_is_quiet(tmp_path, capsys):
+    status, _, err = run(["verilog", write(tmp_path, GOOD), "--out", tmp_path / "build"], capsys)
+    assert status == 0 and err == ""
 
 
 def test_missing_config_exits_2(tmp_path, capsys):

@@ -131,7 +131,7 @@ def test_enough_configs_are_generated():
 def test_every_generated_config_is_accepted_or_rejected_on_one_line(tmp_path, monkeypatch,
                                                                     capsys):
 
-    def build_only(design, out_dir):
+    def build_only(design, out_dir, **options):
         design.build()
         return verilog.Emitted(out_dir, design.name)
 
