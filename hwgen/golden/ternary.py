@@ -27,7 +27,11 @@ Weight formats (field ``w``, one list per lane)
     * ``code2``: ``n`` 2-bit codes per lane, 00 → 0, 01 → +1, 11 → −1, 10 invalid;
     * ``base3``: ``⌈n/5⌉`` bytes per lane, byte ``i`` holding weights ``5i .. 5i+4`` as
       ``Σ_j (t_j + 1)·3**j``; trits past ``n`` in the last byte are ignored; bytes ≥ 243 are
-      invalid.
+      invalid;
+    * ``int``, ``fp16``, ``bf16`` (``ternary_mac`` only, the activation type): ``n`` weights
+      per lane as values of the activation type, as a dequantize-then-multiply engine is fed
+      them (any value: ternary weights times a scale, or anything else); never invalid.
+      :func:`encode` writes a ternary weight as 0, +1, −1 (+0, +1.0, −1.0 for floats).
 
 Dot products
     A dot product is a sequence of beats, the last one marked ``last``; lane ``k`` outputs
@@ -36,7 +40,7 @@ Dot products
     unaffected.
 
     ``int`` activations: the sum is exact and reduced to ``acc_bits`` bits (two's complement
-    wrap). ``fp16``/``bf16`` activations (bit patterns): every addition is an IEEE addition of
+    wrap); with ``int`` weight values the terms are the exact products. ``fp16``/``bf16`` activations (bit patterns): every addition is an IEEE addition of
     :mod:`hwgen.golden.float`, in this order —
 
     * ``ternary_lut``: tables built as above; a lane's beat sum is the balanced tree (below)
@@ -45,7 +49,7 @@ Dot products
       ``−a_j`` (sign flipped) or +0;
     * ``ternary_mac``: the tree of the ``n`` IEEE products ``a_j · w_j`` with ``w_j`` in
       {+0, +1.0, −1.0} (so a zero weight on an infinite or NaN activation gives NaN, and on a
-      negative activation −0);
+      negative activation −0), or ``w_j`` the weight value in a value format;
     * the tree pairs terms ``(0, 1), (2, 3), …`` level by level, an odd last term moving up
       unchanged; the dot product is ``((s_0 + s_1) + s_2) + …`` over the beat sums ``s_b``.
 
@@ -63,11 +67,17 @@ __all__ = [
     "half_size", "mag_bits", "key_bits", "codes_per_lane", "code_bits", "exact_acc_bits",
     "group_values", "trits_of_values", "table_patterns", "encode_keys", "decode_keys",
     "encode_code2", "decode_code2", "encode_base3", "decode_base3", "encode", "decode",
+    "VALUE_FORMATS", "is_value_format",
     "Arithmetic", "highest_digit", "build_table", "fetch", "tree_sum", "beat_sums", "dot_products",
     "wrap", "directed", "random_activations", "random_transactions", "to_vectors", "vectors",
 ]
 
 BASE3_INVALID = 243  # 3**5: bytes from here on are invalid
+VALUE_FORMATS = ("int", "fp16", "bf16")  # weights as values of the activation type
+
+
+def is_value_format(weight_format):
+    return weight_format in VALUE_FORMATS
 
 
 def half_size(mu):
@@ -86,20 +96,27 @@ def key_bits(mu):
 
 def codes_per_lane(p):
     n = p.n_tables * p.mu
+    if is_value_format(p.weight_format):
+        return n
     return {"key": p.n_tables, "code2": n, "base3": -(-n // 5)}[p.weight_format]
 
 
 def code_bits(p):
+    if is_value_format(p.weight_format):
+        return p.act_bits
     return {"key": key_bits(p.mu), "code2": 2, "base3": 8}[p.weight_format]
 
 
-def exact_acc_bits(max_len, act_bits):
+def exact_acc_bits(max_len, act_bits, weight_bits=None):
     """Result width holding every ``int`` dot product of up to ``max_len`` activations.
 
-    ``|y| ≤ max_len · 2**(act_bits − 1)`` (reached with every activation at −2**(act_bits−1)
-    and every weight −1), so the width is that bound's bit length plus a sign bit.
+    Ternary weights: ``|y| ≤ max_len · 2**(act_bits − 1)`` (reached with every activation at
+    −2**(act_bits−1) and every weight −1), so the width is that bound's bit length plus a sign
+    bit. With ``weight_bits``-wide integer weights the bound is
+    ``max_len · 2**(act_bits − 1) · 2**(weight_bits − 1)``.
     """
-    return (max_len << (act_bits - 1)).bit_length() + 1
+    shift = act_bits - 1 + (weight_bits - 1 if weight_bits else 0)
+    return (max_len << shift).bit_length() + 1
 
 
 def group_values(trits):
@@ -178,6 +195,8 @@ def decode_base3(codes, n):
 def encode(trits, p):
     """Codes in ``p.weight_format`` for weights of shape (..., lanes, n)."""
     trits = np.asarray(trits, dtype=np.int64)
+    if is_value_format(p.weight_format):
+        return Arithmetic(p.act_type).weight_values(trits)
     if p.weight_format == "key":
         return encode_keys(trits.reshape(trits.shape[:-1] + (p.n_tables, p.mu)))
     if p.weight_format == "code2":
@@ -186,10 +205,12 @@ def encode(trits, p):
 
 
 def decode(codes, p):
-    """``(trits, lane_valid)``: weights (..., lanes, n) and whether each lane's codes are all
-    valid (..., lanes)."""
+    """``(weights, lane_valid)``: weights (..., lanes, n) and whether each lane's codes are all
+    valid (..., lanes). Weights are trits, or the values themselves in a value format."""
     codes = np.asarray(codes, dtype=np.int64)
     n = p.n_tables * p.mu
+    if is_value_format(p.weight_format):
+        return codes, np.ones(codes.shape[:-1], dtype=bool)
     if p.weight_format == "key":
         trits, valid = decode_keys(codes, p.mu)
         trits = trits.reshape(codes.shape[:-1] + (n,))
@@ -216,13 +237,19 @@ class Arithmetic:
         """``x``, ``−x`` or 0 for weights +1, −1, 0 (a select, not a product)."""
         return np.where(weights == 0, 0, np.where(weights < 0, self.negate(x), x))
 
-    def times(self, x, weights):
-        """IEEE product ``x · w`` (``int``: the exact product)."""
+    def weight_values(self, trits):
+        """Ternary weights as values: 0, ±1 (``int``), or the patterns of +0, ±1.0."""
+        trits = np.asarray(trits, dtype=np.int64)
         if self.fmt is None:
-            return x * weights
+            return trits
         one = self.fmt.bias << self.fmt.man_bits
-        pattern = np.where(weights == 0, 0, np.where(weights < 0, one | self.fmt.sign_bit, one))
-        return fp.mul(x, pattern, self.fmt).astype(np.int64)
+        return np.where(trits == 0, 0, np.where(trits < 0, one | self.fmt.sign_bit, one))
+
+    def mul(self, x, y):
+        """Product ``x · y`` of values (IEEE for floats; ``int``: exact)."""
+        if self.fmt is None:
+            return np.multiply(x, y)
+        return fp.mul(x, y, self.fmt).astype(np.int64)
 
 
 def highest_digit(v):
@@ -286,8 +313,10 @@ def beat_sums(p, a, trits):
         terms = fetch(tables[:, None], keys, p.mu, arithmetic)  # (beats, lanes, tables)
     elif p.architecture == "addsub":
         terms = arithmetic.signed(a[:, None, :], trits)
+    elif is_value_format(p.weight_format):
+        terms = arithmetic.mul(a[:, None, :], trits)
     else:
-        terms = arithmetic.times(a[:, None, :], trits)
+        terms = arithmetic.mul(a[:, None, :], arithmetic.weight_values(trits))
     return tree_sum(terms, arithmetic)
 
 
@@ -347,6 +376,8 @@ def _transaction(p, a, trits):
 
 
 def _invalid_codes(p):
+    if is_value_format(p.weight_format):
+        return []
     if p.weight_format == "code2":
         return [2]
     if p.weight_format == "base3":
@@ -418,7 +449,9 @@ def directed(p):
 
 
 def random_transactions(p, count, seed):
-    """``count`` random transactions of 1..4 beats, some with an invalid code."""
+    """``count`` random transactions of 1..4 beats, some with an invalid code; in a value
+    format, weights are random values of the activation type (the multiplier sees every
+    operand, not only ±1)."""
     rng = np.random.default_rng(seed)
     n = p.n_tables * p.mu
     invalid = _invalid_codes(p)
@@ -427,7 +460,9 @@ def random_transactions(p, count, seed):
         beats = int(rng.integers(1, 5))
         transaction = _transaction(p, random_activations(p, rng, (beats, n)),
                                    rng.integers(-1, 2, (beats, p.lanes, n)))
-        if rng.random() < 0.05:
+        if is_value_format(p.weight_format):
+            transaction["w"] = random_activations(p, rng, (beats, p.lanes, n))
+        if invalid and rng.random() < 0.05:
             codes = transaction["w"]
             codes[rng.integers(0, beats), rng.integers(0, p.lanes),
                   rng.integers(0, codes.shape[-1])] = rng.choice(invalid)

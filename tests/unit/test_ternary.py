@@ -4,11 +4,13 @@ import itertools
 
 import numpy as np
 import pytest
+from amaranth.back import verilog as amaranth_verilog
 
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.ternary import (AddSubParams, LutParams, MacParams, TernaryAddSubCore,
                                  TernaryLutCore, TernaryMacCore)
 from hwgen.cores.ternary.decode import WeightConverter
+from hwgen.flow.hierarchy import deduplicate
 from hwgen.flow.pysim import run_vectors
 from hwgen.golden import ternary as golden
 
@@ -145,7 +147,10 @@ PARAMETER_RULES = [
     (dict(act_type="bf16", acc_bits=32), ValueError,
      r"^acc_bits must be 16 for act_type 'bf16', not 32$"),
     (dict(weight_format="keys"), ValueError,
-     r"^weight_format must be one of 'key', 'code2', 'base3', not 'keys'; did you mean 'key'\?$"),
+     r"^weight_format must be one of 'key', 'code2', 'base3', 'int', 'fp16', 'bf16', not "
+     r"'keys'; did you mean 'key'\?$"),
+    (dict(weight_format="int"), ValueError,
+     r"^weight_format must be one of 'key', 'code2', 'base3' for ternary_lut, not 'int'$"),
     (dict(max_len=0), ValueError, r"^max_len must be an integer between 1 and 1048576, not 0$"),
     (dict(acc_bits=1), ValueError, r"^acc_bits must be an integer between 2 and 64, not 1$"),
     (dict(pipeline={"fetch": 1}), TypeError, r"^pipeline.fetch must be true or false, not 1$"),
@@ -170,6 +175,52 @@ def test_parameter_rules(kwargs, error, message):
         " is not", ": is not", 1)
     with pytest.raises(ConfigError, match=yaml_message):
         from_mapping({"name": "x", "kind": "ternary_lut", "params": kwargs})
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(weight_format="fp16"), r"must be 'int' \(the activation type\) or one of 'key', "
+                                 r"'code2', 'base3', not 'fp16'"),
+    (dict(act_type="fp16", weight_format="bf16"), r"must be 'fp16' \(the activation type\)"),
+])
+def test_value_weights_match_the_activation_type(kwargs, message):
+    with pytest.raises(ConfigError, match=r"params.weight_format: " + message):
+        from_mapping({"name": "x", "kind": "ternary_mac", "params": kwargs})
+    with pytest.raises(ConfigError, match=r"params.weight_format: must be one of 'key', "
+                                          r"'code2', 'base3' for ternary_addsub"):
+        from_mapping({"name": "x", "kind": "ternary_addsub",
+                      "params": {"weight_format": "int"}})
+
+
+VALUE_CONFIGS = [
+    dict(mu=3, n_tables=2, lanes=3, weight_format="int"),
+    dict(mu=1, n_tables=3, lanes=2, act_bits=5, weight_format="int", acc_bits=12,
+         pipeline={"fetch": True, "tree_every": 1}),
+    dict(mu=2, n_tables=2, lanes=1, act_type="fp16", weight_format="fp16", max_len=8),
+    dict(mu=2, n_tables=1, lanes=2, act_type="bf16", weight_format="bf16", max_len=4),
+]
+
+
+@pytest.mark.parametrize("kwargs", VALUE_CONFIGS, ids=ids)
+def test_full_width_multiplier_baseline_matches_golden(kwargs):
+    params, dut = build("mac", **kwargs)
+    vectors = golden.vectors(params, 12, seed=8)
+    weights = np.array([beat["w"] for beat in vectors["inputs"]["i"]]).ravel()
+    assert len(set(weights.tolist())) > 20  # full-range operands, not only 0 and ±1
+    run_vectors(dut, vectors, valid_prob=0.6, ready_prob=0.5, seed=6)
+
+
+def test_full_width_integer_results_are_exact_for_max_len():
+    params = MacParams(weight_format="int", act_bits=8, max_len=100)
+    assert params.acc_bits == golden.exact_acc_bits(100, 8, 8) == (100 << 14).bit_length() + 1
+
+
+def test_lanes_are_identical_units():
+    design = from_mapping({"name": "t", "kind": "ternary_lut",
+                           "params": {"mu": 2, "n_tables": 3, "lanes": 4, "act_bits": 6}})
+    text = amaranth_verilog.convert(design.build(), name="t", emit_src=False)
+    tree = deduplicate(text, "t")
+    counts = sorted(module.instances for module in tree.modules.values())
+    assert 4 in counts and 3 in counts  # four lanes, three tables, each one distinct module
 
 
 def test_baselines_have_no_table_register():

@@ -1,44 +1,48 @@
 """Ternary matrix-vector cores: the LUT core and its two baselines.
 
 All three take the same streams and compute the same dot products (for floats, in the
-order :mod:`hwgen.golden.ternary` states for each). They differ in how a lane turns its
-weights into terms of the reduction tree:
+order :mod:`hwgen.golden.ternary` states for each). They differ in what every lane shares and
+how a lane turns its weights into terms of its reduction tree:
 
 * :class:`TernaryLutCore`: one half table per group of µ activations, shared by every lane;
   a lane fetches one signed entry per group (L terms);
-* :class:`TernaryAddSubCore`: every weight selects ``+a``, ``−a`` or 0 (L·µ terms);
-* :class:`TernaryMacCore`: every weight is multiplied with its activation on a multiplier
-  (L·µ terms).
+* :class:`TernaryAddSubCore`: lanes share the activations; every weight selects ``+a``,
+  ``−a`` or 0 (L·µ terms);
+* :class:`TernaryMacCore`: lanes share the activations; every weight is multiplied with its
+  activation on a multiplier (L·µ terms), the weight a 2-bit code or, in a value format, a
+  full-width operand.
 
-Then every lane sums its terms in a balanced tree and accumulates beat sums until ``last``.
+Every lane is a :class:`Lane` submodule of its own, identical to the others, so hierarchical
+synthesis (:mod:`hwgen.flow.hierarchy`) synthesizes one lane (and one half table) and counts
+it per instance: a 1,024-MAC core costs the synthesis time of a lane.
 """
 import math
 
-from amaranth import Module, Mux, Signal, Value
-from amaranth.lib import stream, wiring
+from amaranth import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hwgen.cores.ternary.decode import WeightConverter
-from hwgen.cores.ternary.layout import activation_shape, input_layout, output_layout, \
-    result_shape
+from hwgen.cores.ternary.layout import activation_shape, input_layout, lane_weight_layout, \
+    output_layout, result_shape
 from hwgen.cores.ternary.numbers import numbers_for
 from hwgen.cores.ternary.params import AddSubParams, LutParams, MacParams
-from hwgen.cores.ternary.table import HalfTable, fetch
+from hwgen.cores.ternary.table import HalfTable, fetch, table_layout
 
-__all__ = ["TernaryLutCore", "TernaryAddSubCore", "TernaryMacCore"]
+__all__ = ["TernaryLutCore", "TernaryAddSubCore", "TernaryMacCore", "Lane"]
 
 
 class _Stages:
     """Pipeline registers that all load when ``advance`` is high.
 
-    Each :meth:`register` call adds one stage: the data and the beat's side flags (``valid``,
-    ``last`` and the per-lane ``invalid`` bits) move through it together.
+    :meth:`register` adds one stage to ``data`` (nested dicts and lists of values) and, when
+    ``side`` values are given, moves them through the same stage.
     """
 
-    def __init__(self, m, advance, *, valid, last, invalid):
+    def __init__(self, m, advance, **side):
         self._m = m
         self._advance = advance
-        self.side = {"valid": valid, "last": last, "invalid": invalid}
+        self.side = side
         self.count = 0
 
     def _register(self, value, name):
@@ -58,11 +62,98 @@ class _Stages:
         return self._register(data, name)
 
 
-class _TernaryCore(wiring.Component):
-    """Streams, weight conversion, reduction tree, accumulator; subclasses make the terms.
+class Lane(wiring.Component):
+    """One output lane of a ternary core: terms, reduction tree, accumulator, result.
 
-    ``PARAMS`` is the parameter class, ``WEIGHTS`` the format the terms are made from
-    (``"key"`` or ``"code2"``).
+    Parameters
+    ----------
+    core : the ternary core the lane belongs to; it says what the lane shares with the other
+        lanes (``core.shared_layout()``) and how the lane makes its terms
+        (``core.lane_terms(m, shared, codes)``).
+
+    Members
+    -------
+    shared : ``In(core.shared_layout())``
+        What every lane receives alike: the half tables, or the activations.
+    codes : ``In(lane_weight_layout(params, core.WEIGHTS))``
+        This lane's weights of the beat.
+    advance : ``In(1)``
+        Every pipeline register of the lane loads (the core's output can move).
+    accept, first, last, invalid : ``In(1)``
+        At the end of the lane's pipeline: a beat is accepted into the accumulator, it is the
+        first / last beat of its dot product, one of this lane's codes in it was invalid.
+    y, err : ``Out(result_shape(params))``, ``Out(1)``
+        The result of the last dot product and its error flag (registers).
+
+    Latency: ``fetch + ⌊tree_levels / tree_every⌋`` cycles from ``codes`` to ``accept``; the
+    result registers load on the accepted ``last`` beat.
+    """
+
+    def __init__(self, core):
+        self._core = core
+        p = core.params
+        super().__init__({
+            "shared": In(core.shared_layout()),
+            "codes": In(lane_weight_layout(p, core.weights_format())),
+            "advance": In(1),
+            "accept": In(1),
+            "first": In(1),
+            "last": In(1),
+            "invalid": In(1),
+            "y": Out(result_shape(p)),
+            "err": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        core = self._core
+        p = core.params
+        stages = _Stages(m, self.advance)
+        terms = core.lane_terms(m, self.shared, [self.codes[index]
+                                                 for index in range(len(self.codes))])
+        if p.pipeline.fetch:
+            terms = stages.register(terms, "terms")
+        beat_sum = self._reduce(m, stages, terms)
+        assert stages.count == core.lane_registers()
+        self._accumulate(m, beat_sum)
+        return m
+
+    def _reduce(self, m, stages, terms):
+        """The terms summed pairwise, (0, 1), (2, 3), …, level by level."""
+        numbers = self._core.numbers
+        every = self._core.params.pipeline.tree_every
+        level = 0
+        while len(terms) > 1:
+            level += 1
+            terms = [numbers.add(m, terms[index], terms[index + 1], f"tree{level}_{index // 2}")
+                     for index in range(0, len(terms) - 1, 2)] + (
+                [terms[-1]] if len(terms) % 2 else [])
+            if every and level % every == 0:
+                terms = stages.register(terms, f"tree{level}")
+        return terms[0]
+
+    def _accumulate(self, m, beat_sum):
+        """Sum beat sums until ``last``; ``y`` is 0 where the dot product saw an invalid code."""
+        p = self._core.params
+        accumulator = Signal(result_shape(p))
+        total = Signal(result_shape(p))
+        seen_invalid = Signal()
+        invalid = seen_invalid | self.invalid
+        added = self._core.numbers.add(m, accumulator, beat_sum, "accumulate")
+        m.d.comb += total.eq(Mux(self.first, beat_sum, added))
+        with m.If(self.accept):
+            m.d.sync += [accumulator.eq(total), seen_invalid.eq(~self.last & invalid)]
+            with m.If(self.last):
+                m.d.sync += [self.y.eq(Mux(invalid, 0, total)), self.err.eq(invalid)]
+        return m
+
+
+class _TernaryCore(wiring.Component):
+    """Streams, weight conversion, the lanes and their shared control; subclasses say what the
+    lanes share and how a lane makes its terms.
+
+    ``PARAMS`` is the parameter class, ``WEIGHTS`` the code format a lane makes its terms from
+    (``"key"`` or ``"code2"``; a value format passes through).
     """
 
     def __init__(self, params):
@@ -79,26 +170,44 @@ class _TernaryCore(wiring.Component):
     def params(self):
         return self._p
 
+    @property
+    def numbers(self):
+        return self._numbers
+
+    def weights_format(self):
+        """The weight format a lane receives."""
+        return self._p.weight_format if self._p.value_weights else self.WEIGHTS
+
+    def shared_layout(self):
+        """What every lane receives alike (default: the beat's activations)."""
+        return data.ArrayLayout(activation_shape(self._p), self._p.reduction)
+
+    def _shared(self, m, activations):
+        """The parts of :meth:`shared_layout` (a list of values, packed in order) for a beat's
+        ``activations``."""
+        return activations
+
     def _term_count(self):
         """Terms per lane entering the reduction tree."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _front_registers(self):
-        """Pipeline registers before the reduction tree."""
-        return int(self._p.pipeline.fetch)
-
     def tree_levels(self):
         return math.ceil(math.log2(self._term_count()))
 
-    def _tree_registers(self):
+    def _front_registers(self):
+        """Pipeline registers before the lanes (shared by all of them)."""
+        return 0
+
+    def lane_registers(self):
+        """Pipeline registers inside a lane before its accumulator."""
         every = self._p.pipeline.tree_every
-        return self.tree_levels() // every if every else 0
+        return int(self._p.pipeline.fetch) + (self.tree_levels() // every if every else 0)
 
     @property
     def performance(self):
         p = self._p
         return {
-            "latency_cycles": self._front_registers() + self._tree_registers() + 1,
+            "latency_cycles": self._front_registers() + self.lane_registers() + 1,
             "cycles_per_beat": 1,
             "macs_per_cycle": p.macs_per_cycle,
             "activations_per_beat": p.reduction,
@@ -110,60 +219,36 @@ class _TernaryCore(wiring.Component):
         p = self._p
         advance = Signal()
         m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance)]
-        m.submodules.weights = weights = WeightConverter(p, self.WEIGHTS)
-        m.d.comb += weights.w.eq(self.i.p.w)
-        stages = _Stages(m, advance, valid=self.i.valid, last=self.i.p.last,
-                         invalid=weights.invalid)
-        activations = [self.i.p.a[index] for index in range(p.reduction)]
-        codes = [[weights.out[lane][index] for index in range(len(weights.out[lane]))]
-                 for lane in range(p.lanes)]
-        lanes = self._terms(m, stages, activations, codes)
-        if p.pipeline.fetch:
-            lanes = stages.register(lanes, "terms")
-        sums = self._reduce(m, stages, lanes)
-        self._accumulate(m, advance, stages.side, sums)
-        assert stages.count == self.performance["latency_cycles"] - 1
-        return m
-
-    def _reduce(self, m, stages, lanes):
-        """Each lane's terms summed pairwise, (0, 1), (2, 3), …, level by level."""
-        every = self._p.pipeline.tree_every
-        level = 0
-        while len(lanes[0]) > 1:
-            level += 1
-            lanes = [[self._numbers.add(m, terms[index], terms[index + 1],
-                                        f"lane{lane}_tree{level}_{index // 2}")
-                      for index in range(0, len(terms) - 1, 2)]
-                     + ([terms[-1]] if len(terms) % 2 else [])
-                     for lane, terms in enumerate(lanes)]
-            if every and level % every == 0:
-                lanes = stages.register(lanes, f"tree{level}")
-        return [terms[0] for terms in lanes]
-
-    def _accumulate(self, m, advance, side, sums):
-        """Sum beat sums until ``last``; emit ``y`` (0 where a lane saw an invalid code)."""
-        p = self._p
+        if p.value_weights:
+            codes, invalid = self.i.p.w, Const(0, p.lanes)
+        else:
+            m.submodules.weights = weights = WeightConverter(p, self.WEIGHTS)
+            m.d.comb += weights.w.eq(self.i.p.w)
+            codes, invalid = weights.out, weights.invalid
+        stages = _Stages(m, advance, valid=self.i.valid, last=self.i.p.last, invalid=invalid)
+        shared = Cat(*self._shared(m, [self.i.p.a[index] for index in range(p.reduction)]))
+        codes = [Value.cast(codes[lane]) for lane in range(p.lanes)]
+        for _ in range(self._front_registers()):
+            front = stages.register({"shared": shared, "codes": codes}, "front")
+            shared, codes = front["shared"], front["codes"]
+        lanes = [Lane(self) for _ in range(p.lanes)]
+        for _ in range(self.lane_registers()):
+            stages.register([], "lane")
+        side = stages.side
         first = Signal(init=1)
-        seen_invalid = Signal(p.lanes)
-        invalid = Signal(p.lanes)
-        m.d.comb += invalid.eq(seen_invalid | side["invalid"])
-        accepted = advance & side["valid"]
+        accept = advance & side["valid"]
         with m.If(advance):
             m.d.sync += self.o.valid.eq(side["valid"] & side["last"])
-        with m.If(accepted):
-            m.d.sync += [first.eq(side["last"]),
-                         seen_invalid.eq(Mux(side["last"], 0, invalid))]
-        for lane, beat_sum in enumerate(sums):
-            accumulator = Signal(result_shape(p), name=f"lane{lane}_acc")
-            total = Signal(result_shape(p), name=f"lane{lane}_total")
-            added = self._numbers.add(m, accumulator, beat_sum, f"lane{lane}_accumulate")
-            m.d.comb += total.eq(Mux(first, beat_sum, added))
-            with m.If(accepted):
-                m.d.sync += accumulator.eq(total)
-                with m.If(side["last"]):
-                    m.d.sync += [self.o.p.y[lane].eq(Mux(invalid[lane], 0, total)),
-                                 self.o.p.err[lane].eq(invalid[lane])]
-
+        with m.If(accept):
+            m.d.sync += first.eq(side["last"])
+        for index, lane in enumerate(lanes):
+            m.submodules[f"lane{index}"] = lane
+            m.d.comb += [lane.shared.eq(shared), lane.codes.eq(codes[index]),
+                         lane.advance.eq(advance), lane.accept.eq(accept), lane.first.eq(first),
+                         lane.last.eq(side["last"]), lane.invalid.eq(side["invalid"][index]),
+                         self.o.p.y[index].eq(lane.y), self.o.p.err[index].eq(lane.err)]
+        assert stages.count == self.performance["latency_cycles"] - 1
+        return m
 
 class TernaryLutCore(_TernaryCore):
     """Ternary dot products through shared half tables (LUT Tensor Core / T-MAC style).
@@ -174,8 +259,8 @@ class TernaryLutCore(_TernaryCore):
 
     Per beat, each of the L groups of µ activations builds a half table
     (:class:`~hwgen.cores.ternary.table.HalfTable`, ``(3**µ − 1)/2`` entries from ``H − µ``
-    shared adders); every lane turns each group's key into one fetch (a multiplexer over the
-    table, a sign flip, 0 for the zero group) and sums its L fetched entries in a tree.
+    shared adders); every lane turns each group's key into one fetch (an AND-OR selection from
+    the table, a sign flip, 0 for the zero group) and sums its L fetched entries in a tree.
 
     Parameters
     ----------
@@ -203,25 +288,25 @@ class TernaryLutCore(_TernaryCore):
         return self._p.n_tables + self._numbers.correction_terms()
 
     def _front_registers(self):
-        return int(self._p.pipeline.table) + super()._front_registers()
+        return int(self._p.pipeline.table)
 
-    def _terms(self, m, stages, activations, codes):
+    def shared_layout(self):
+        return data.ArrayLayout(table_layout(self._numbers, self._p.mu), self._p.n_tables)
+
+    def _shared(self, m, activations):
         p = self._p
         tables = []
         for group in range(p.n_tables):
             table = HalfTable(self._numbers, activation_shape(p), p.mu)
             m.submodules[f"table{group}"] = table
             m.d.comb += [table.a[j].eq(activations[group * p.mu + j]) for j in range(p.mu)]
-            tables.append([table.entries[index] for index in range(len(table.entries))])
-        if p.pipeline.table:
-            registered = stages.register({"tables": tables, "keys": codes}, "table")
-            tables, codes = registered["tables"], registered["keys"]
-        lanes = []
-        for lane, keys in enumerate(codes):
-            fetched = [fetch(m, table, key, p.mu, f"lane{lane}_fetch{group}")
-                       for group, (table, key) in enumerate(zip(tables, keys))]
-            lanes.append(self._numbers.signed_terms(*zip(*fetched)))
-        return lanes
+            tables.append(table.entries)
+        return tables
+
+    def lane_terms(self, m, tables, keys):
+        fetched = [fetch(m, tables[group], key, self._p.mu, f"fetch{group}")
+                   for group, key in enumerate(keys)]
+        return self._numbers.signed_terms(*zip(*fetched))
 
 
 class TernaryAddSubCore(_TernaryCore):
@@ -246,18 +331,25 @@ class TernaryAddSubCore(_TernaryCore):
     def _term_count(self):
         return self._p.reduction + self._numbers.correction_terms()
 
-    def _terms(self, m, stages, activations, codes):
-        return [self._numbers.signed_terms(activations, [code[1] for code in lane],
-                                           [code[0] for code in lane])
-                for lane in codes]
+    def lane_terms(self, m, activations, codes):
+        return self._numbers.signed_terms([activations[j] for j in range(len(activations))],
+                                          [code[1] for code in codes],
+                                          [code[0] for code in codes])
 
 
 class TernaryMacCore(_TernaryCore):
-    """The multiplier-based baseline: one multiplier per weight (activation × 2-bit weight).
+    """The multiplier-based baselines: one multiplier per weight.
 
-    Integers: an ``act_bits`` × 2-bit two's complement multiplier. Floats: an IEEE multiplier
-    (:class:`~hwgen.cores.common.float.FloatMultiplier`) with the weight converted to 0,
-    ±1.0. Each lane sums its L·µ products in a tree.
+    With a ternary code format (``key``, ``code2``, ``base3``) the weight reaches the
+    multiplier as a 2-bit code: integers on an ``act_bits`` × 2-bit two's complement
+    multiplier, floats on an IEEE multiplier
+    (:class:`~hwgen.cores.common.float.FloatMultiplier`) whose second operand is 0 or ±1.0 —
+    after flattening, synthesis folds that multiplier into a sign flip and special-case logic,
+    so this is a multiplier for ternary weights, not a general one. With a value format
+    (``int``, ``fp16``, ``bf16``: the activation type) each weight is a full operand, as an
+    engine that dequantizes weights and multiplies is fed: an ``act_bits × act_bits`` exact
+    integer multiplier, or a full IEEE multiplier of the activation format. Each lane sums its
+    L·µ products in a tree.
 
     Parameters
     ----------
@@ -274,7 +366,7 @@ class TernaryMacCore(_TernaryCore):
     def _term_count(self):
         return self._p.reduction
 
-    def _terms(self, m, stages, activations, codes):
-        return [[self._numbers.times(m, activation, code, f"lane{lane}_mul{index}")
-                 for index, (activation, code) in enumerate(zip(activations, lane_codes))]
-                for lane, lane_codes in enumerate(codes)]
+    def lane_terms(self, m, activations, weights):
+        multiply = self._numbers.multiply if self._p.value_weights else self._numbers.times
+        return [multiply(m, activations[index], weight, f"mul{index}")
+                for index, weight in enumerate(weights)]

@@ -4,7 +4,8 @@ from amaranth.lib import data
 
 from hwgen.golden import ternary as golden
 
-__all__ = ["activation_shape", "result_shape", "weight_layout", "input_layout", "output_layout"]
+__all__ = ["activation_shape", "result_shape", "weight_layout", "lane_weight_layout",
+           "input_layout", "output_layout"]
 
 
 def activation_shape(p):
@@ -18,11 +19,18 @@ def result_shape(p):
 
 def weight_layout(p, weight_format=None):
     """Codes of one beat in ``weight_format`` (default ``p.weight_format``): ``[lane][code]``."""
+    return data.ArrayLayout(lane_weight_layout(p, weight_format), p.lanes)
+
+
+def lane_weight_layout(p, weight_format=None):
+    """Codes of one lane and beat in ``weight_format`` (default ``p.weight_format``); values of
+    the activation type in a value format."""
     weight_format = weight_format or p.weight_format
+    if golden.is_value_format(weight_format):
+        return data.ArrayLayout(activation_shape(p), p.reduction)
     count = {"key": p.n_tables, "code2": p.reduction, "base3": -(-p.reduction // 5)}
     bits = {"key": golden.key_bits(p.mu), "code2": 2, "base3": 8}
-    return data.ArrayLayout(data.ArrayLayout(unsigned(bits[weight_format]),
-                                             count[weight_format]), p.lanes)
+    return data.ArrayLayout(unsigned(bits[weight_format]), count[weight_format])
 
 
 def input_layout(p):

@@ -56,6 +56,13 @@ class IntNumbers:
         m.d.comb += product.eq(sum(rows[:-1]) - rows[-1])
         return product
 
+    def multiply(self, m, x, y, name):
+        """The exact product of two ``act_bits``-wide values (a full multiplier; synthesis maps
+        it to DSP blocks on FPGAs, which the reports count as their own column)."""
+        product = Signal(signed(2 * self.act_bits), name=name)
+        m.d.comb += product.eq(x * y)
+        return product
+
 
 class FloatNumbers:
     """IEEE bit patterns: additions and products on :mod:`hwgen.cores.common.float` units,
@@ -93,9 +100,15 @@ class FloatNumbers:
         return Cat(Const(0, fmt.man_bits), exponent[:fmt.exp_bits], code[1])
 
     def times(self, m, x, code, name):
+        """``x`` times a 2-bit weight code, on an IEEE multiplier fed 0 or ±1.0 (synthesis folds
+        it to a sign flip and special cases)."""
+        return self.multiply(m, x, self.weight(code), name)
+
+    def multiply(self, m, x, y, name):
+        """The IEEE product of two bit patterns, on a full multiplier."""
         multiplier = FloatMultiplier(self.fmt)
         m.submodules[name] = multiplier
-        m.d.comb += [multiplier.a.eq(x), multiplier.b.eq(self.weight(code))]
+        m.d.comb += [multiplier.a.eq(x), multiplier.b.eq(y)]
         return multiplier.y
 
 

@@ -43,9 +43,11 @@ class TernaryParams(Params):
                           "round-to-nearest-even additions and full subnormal support")
     act_bits: int = param(None, Int(4, 16),
                           "activation width: 4..16 for int (default 8); 16 for fp16 and bf16")
-    weight_format: str = param("key", Choice("key", "code2", "base3"),
+    weight_format: str = param("key", Choice("key", "code2", "base3", *golden.VALUE_FORMATS),
                                "weights: a sign + half-table index per group of µ (key), "
-                               "2 bits per weight (code2) or 5 trits per byte (base3)")
+                               "2 bits per weight (code2), 5 trits per byte (base3), or "
+                               "(ternary_mac only) values of the activation type fed to a "
+                               "full-width multiplier (int, fp16, bf16)")
     max_len: int = param(4096, Int(1, 1 << 20),
                          "longest dot product (activations) the default acc_bits holds exactly")
     acc_bits: int = param(None, Int(2, 64),
@@ -74,12 +76,28 @@ class TernaryParams(Params):
         if self.act_bits is None:
             derived["act_bits"] = FLOAT_BITS if self.is_float else 8
         if self.acc_bits is None:
+            act_bits = self.act_bits or derived["act_bits"]
             derived["acc_bits"] = (FLOAT_BITS if self.is_float else
-                                   golden.exact_acc_bits(self.max_len,
-                                                         self.act_bits or derived["act_bits"]))
+                                   golden.exact_acc_bits(self.max_len, act_bits,
+                                                         act_bits if self.value_weights else None))
         return derived
 
+    @property
+    def value_weights(self):
+        """Weights enter as values of the activation type (a full-width multiplier's operand)."""
+        return golden.is_value_format(self.weight_format)
+
     def check(self):
+        if self.value_weights:
+            codes = "'key', 'code2', 'base3'"
+            if self.ARCHITECTURE != "mac":
+                raise ParamValueError("weight_format", f"must be one of {codes} for "
+                                                       f"ternary_{self.ARCHITECTURE}, not "
+                                                       f"{self.weight_format!r}")
+            if self.weight_format != self.act_type:
+                raise ParamValueError("weight_format", f"must be {self.act_type!r} (the "
+                                                       f"activation type) or one of {codes}, "
+                                                       f"not {self.weight_format!r}")
         if self.is_float:
             for name in ("act_bits", "acc_bits"):
                 value = getattr(self, name)
