@@ -83,7 +83,7 @@ def one_beat_dot(params):
 def test_declared_latency_is_the_measured_one(kind, pipeline):
     if kind != "lut":
         pipeline = {key: value for key, value in pipeline.items() if key != "table"}
-    params, dut = build(kind, mu=2, n_tables=4, lanes=2, pipeline=pipeline)
+    params, dut = build(kind, mu=3, n_tables=3, lanes=2, pipeline=pipeline)
     stats = run_vectors(dut, one_beat_dot(params))
     assert stats["last_emit"]["o"] - stats["first_accept"]["i"] == \
         dut.performance["latency_cycles"]
@@ -101,6 +101,9 @@ def test_latency_counts_every_register():
                    pipeline={"tree_every": 3})
     # Floats need no correction term: 9 tables, 4 levels, one register after level 3.
     assert dut.performance["latency_cycles"] == 1 + 1
+    # A µ = 4 table is built in 3 adder levels, each registered.
+    _, dut = build("lut", mu=4, n_tables=1, lanes=1, pipeline={"table": True})
+    assert dut.performance["latency_cycles"] == 1 + 3
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -137,7 +140,7 @@ PARAMETER_RULES = [
     (dict(mu=6), ValueError, r"^mu must be an integer between 1 and 5, not 6$"),
     (dict(mu="3"), TypeError, r"^mu must be an integer between 1 and 5, not '3'$"),
     (dict(n_tables=0), ValueError, r"^n_tables must be an integer between 1 and 64, not 0$"),
-    (dict(lanes=65), ValueError, r"^lanes must be an integer between 1 and 64, not 65$"),
+    (dict(lanes=257), ValueError, r"^lanes must be an integer between 1 and 256, not 257$"),
     (dict(act_type="fp-16"), ValueError,
      r"^act_type must be one of 'int', 'fp16', 'bf16', not 'fp-16'; did you mean 'fp16'\?$"),
     (dict(act_bits=3), ValueError, r"^act_bits must be an integer between 4 and 16, not 3$"),

@@ -182,9 +182,9 @@ class _TernaryCore(wiring.Component):
         """What every lane receives alike (default: the beat's activations)."""
         return data.ArrayLayout(activation_shape(self._p), self._p.reduction)
 
-    def _shared(self, m, activations):
+    def _shared(self, m, advance, activations):
         """The parts of :meth:`shared_layout` (a list of values, packed in order) for a beat's
-        ``activations``."""
+        ``activations``, after :meth:`_front_registers` stages loaded by ``advance``."""
         return activations
 
     def _term_count(self):
@@ -226,11 +226,11 @@ class _TernaryCore(wiring.Component):
             m.d.comb += weights.w.eq(self.i.p.w)
             codes, invalid = weights.out, weights.invalid
         stages = _Stages(m, advance, valid=self.i.valid, last=self.i.p.last, invalid=invalid)
-        shared = Cat(*self._shared(m, [self.i.p.a[index] for index in range(p.reduction)]))
+        shared = Cat(*self._shared(m, advance, [self.i.p.a[index]
+                                                for index in range(p.reduction)]))
         codes = [Value.cast(codes[lane]) for lane in range(p.lanes)]
         for _ in range(self._front_registers()):
-            front = stages.register({"shared": shared, "codes": codes}, "front")
-            shared, codes = front["shared"], front["codes"]
+            codes = stages.register(codes, "codes")
         lanes = [Lane(self) for _ in range(p.lanes)]
         for _ in range(self.lane_registers()):
             stages.register([], "lane")
@@ -275,7 +275,8 @@ class TernaryLutCore(_TernaryCore):
         ``err`` (one bit per lane), one beat per dot product.
 
     Latency: ``1 + table + fetch + ⌊tree_levels / tree_every⌋`` cycles from the transfer of
-    the ``last`` beat to ``o.valid`` (the pipeline knobs each count 1 when set;
+    the ``last`` beat to ``o.valid`` (``table`` counts ``max(1, µ − 1)`` when set: a register
+    after every adder level of the table build; ``fetch`` counts 1 when set;
     ``tree_levels = ⌈log2(L + 1)⌉`` for integers, whose tree also adds the sign correction,
     ``⌈log2 L⌉`` for floats).
     Throughput: one beat per cycle while ``o`` is ready: ``lanes · L · µ`` MACs per cycle.
@@ -288,18 +289,21 @@ class TernaryLutCore(_TernaryCore):
         return self._p.n_tables + self._numbers.correction_terms()
 
     def _front_registers(self):
-        return int(self._p.pipeline.table)
+        return HalfTable.registers_for(self._p.mu, self._p.pipeline.table)
 
     def shared_layout(self):
         return data.ArrayLayout(table_layout(self._numbers, self._p.mu), self._p.n_tables)
 
-    def _shared(self, m, activations):
+    def _shared(self, m, advance, activations):
         p = self._p
         tables = []
         for group in range(p.n_tables):
-            table = HalfTable(self._numbers, activation_shape(p), p.mu)
+            table = HalfTable(self._numbers, activation_shape(p), p.mu,
+                              pipelined=p.pipeline.table)
             m.submodules[f"table{group}"] = table
             m.d.comb += [table.a[j].eq(activations[group * p.mu + j]) for j in range(p.mu)]
+            if p.pipeline.table:
+                m.d.comb += table.advance.eq(advance)
             tables.append(table.entries)
         return tables
 

@@ -25,7 +25,8 @@ class PipelineParams(Params):
 
 @dataclasses.dataclass(frozen=True)
 class LutPipelineParams(PipelineParams):
-    table: bool = param(False, Bool(), "register the half tables before the fetch")
+    table: bool = param(False, Bool(), "pipeline the half tables: a register after every "
+                                        "adder level of their build (max(1, µ − 1) cycles)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +38,7 @@ class TernaryParams(Params):
     n_tables: int = param(4, Int(1, 64),
                           "L: tables per beat, each on its own group of µ activations; a beat "
                           "reduces L·µ activations")
-    lanes: int = param(4, Int(1, 64), "K: output lanes (weight columns) sharing every table")
+    lanes: int = param(4, Int(1, 256), "K: output lanes (weight columns) sharing every table")
     act_type: str = param("int", Choice("int", "fp16", "bf16"),
                           "activations: two's complement integers, or IEEE fp16 / bfloat16 with "
                           "round-to-nearest-even additions and full subnormal support")

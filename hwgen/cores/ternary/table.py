@@ -29,47 +29,82 @@ class HalfTable(wiring.Component):
     +1; the others are their negations). Entries share adders: with ``v = 3**k + r``, entry
     ``v`` is ``a_k`` when ``r = 0`` and ``a_k ± entry |r|`` otherwise — one adder per entry,
     ``H − µ`` in all (see :func:`hwgen.golden.ternary.build_table`, which this matches bit for
-    bit, floats included).
+    bit, floats included). Entry ``v`` is ``digits(v) − 1`` adders deep, so the table is built
+    in ``µ − 1`` adder levels; each entry is computed at its own exact width.
 
     Parameters
     ----------
     numbers : :class:`~hwgen.cores.ternary.numbers.IntNumbers` or ``FloatNumbers``
     activation_shape : shape of one activation
     mu : int
+    pipelined : bool
+        Register the build after every adder level (after the activations for µ = 1):
+        :meth:`registers` cycles, each register holding only the entries and activations that
+        later levels or the output still need, at their exact widths.
 
     Members
     -------
     a : ``In(ArrayLayout(activation_shape, mu))``
-    entries : ``Out(ArrayLayout(numbers.sum_shape(mu), H))``
+    entries : ``Out(table_layout(numbers, mu))``
+    advance : ``In(1)``, only when ``pipelined``: the registers load.
 
-    Latency: 0 cycles (combinational); the longest path is µ − 1 adders.
+    Latency: :meth:`registers` cycles (0: combinational, the longest path µ − 1 adders).
     """
 
-    def __init__(self, numbers, activation_shape, mu):
+    def __init__(self, numbers, activation_shape, mu, *, pipelined=False):
         self._numbers = numbers
         self._mu = mu
-        super().__init__({
-            "a": In(data.ArrayLayout(activation_shape, mu)),
-            "entries": Out(table_layout(numbers, mu)),
-        })
+        self._pipelined = pipelined
+        members = {"a": In(data.ArrayLayout(activation_shape, mu)),
+                   "entries": Out(table_layout(numbers, mu))}
+        if pipelined:
+            members["advance"] = In(1)
+        super().__init__(members)
+
+    @staticmethod
+    def registers_for(mu, pipelined):
+        """Register stages of a table of ``mu`` activations built ``pipelined`` or not."""
+        return max(1, mu - 1) if pipelined else 0
+
+    def registers(self):
+        return self.registers_for(self._mu, self._pipelined)
 
     def elaborate(self, platform):
         m = Module()
         numbers, mu = self._numbers, self._mu
-        entries = {}
-        for v in range(1, golden.half_size(mu) + 1):
-            k = golden.highest_digit(v)
-            rest = v - 3 ** k
-            if rest == 0:
-                value = self.a[k]
-            else:
-                lower = entries[abs(rest)]
-                value = numbers.add(m, self.a[k], lower if rest > 0 else numbers.negate(lower),
-                                    f"entry{v}")
-            digits = sum(1 for t in golden.trits_of_values([v], mu)[0] if t)
-            entries[v] = Signal(numbers.sum_shape(digits), name=f"entry{v}")
-            m.d.comb += [entries[v].eq(value), self.entries[v - 1].eq(entries[v])]
+        half = golden.half_size(mu)
+        digits = {v: int((golden.trits_of_values([v], mu)[0] != 0).sum())
+                  for v in range(1, half + 1)}
+        top = {v: golden.highest_digit(v) for v in digits}
+        # Activations by ("a", k), entries by v; each level adds the entries one adder deeper.
+        known = {("a", k): self.a[k] for k in range(mu)}
+        known.update({v: self.a[top[v]] for v in digits if digits[v] == 1})
+        for level in range(1, mu):
+            for v in (v for v in digits if digits[v] == level + 1):
+                rest = v - 3 ** top[v]
+                lower = known[abs(rest)]
+                value = numbers.add(m, known[("a", top[v])],
+                                    lower if rest > 0 else numbers.negate(lower), f"entry{v}")
+                known[v] = Signal(numbers.sum_shape(digits[v]), name=f"entry{v}")
+                m.d.comb += known[v].eq(value)
+            if self._pipelined:
+                still = {("a", top[v]) for v in digits if digits[v] > level + 1}
+                known = self._register(m, {key: value for key, value in known.items()
+                                           if key in still or not isinstance(key, tuple)},
+                                       f"level{level}")
+        if self._pipelined and mu == 1:
+            known = self._register(m, known, "level1")
+        m.d.comb += [self.entries[v - 1].eq(known[v]) for v in digits]
         return m
+
+    def _register(self, m, values, name):
+        registered = {}
+        for key, value in values.items():
+            label = f"a{key[1]}" if isinstance(key, tuple) else f"entry{key}"
+            registered[key] = Signal.like(value, name=f"{name}_{label}")
+            with m.If(self.advance):
+                m.d.sync += registered[key].eq(value)
+        return registered
 
 
 def fetch(m, entries, key, mu, name):
