@@ -1,142 +1,154 @@
-"""The ternary LUT core (µ = 1..5) against its baselines at equal throughput, int8 and fp16.
+"""Ternary cores at 1,024 MACs/cycle (a 32×32 tile): LUT cores against add/sub and multipliers.
 
-    .venv/bin/python bench/ternary.py [--activation int8|fp16] [--timeout SECONDS]
+    nice -n 10 .venv/bin/python bench/ternary.py [--activation fp16|bf16|int8]
+        [--targets generic,ice40,ecp5] [--timeout SECONDS]
 
-Within a table every design does the same ternary MACs per cycle (one beat per cycle): 12,
-the smallest throughput µ = 1..4 (int8) and µ = 1..3 (fp16) all divide. Equal throughput
-with µ = 5 as well needs 60 MACs/cycle, where the fp16 designs are 50k–200k GE each (a µ = 5
-fp16 table alone is 116 fp16 adders) and Yosys' ABC9 mapping for iCE40/ECP5 takes about 25
-CPU seconds per fp16 adder: too slow to run here, so a last table gives the cost model's
-prediction (not synthesized) at 60 MACs/cycle, µ = 1..5, for both activation types.
+Every row does (about) 1,024 ternary MACs per cycle, one beat per cycle: the shape of the
+published 32×32 tile (32 activations a beat, 32 output lanes) for the baselines, and for the
+LUT cores the shapes where their tables are shared by many lanes (L tables of µ activations,
+K lanes, L·µ·K within 1 % of 1,024; the exact count is printed and every ratio is per MAC).
 
-For each design the cost model (hwgen.cost.ternary) picks the shape, L tables (L·µ
-activations a beat) and K lanes with µ·L·K = throughput, that it predicts smallest in GE;
-Yosys then measures that shape. The LUT core reads its native weight format (``key``), the
-baselines theirs (``code2``), so no design pays for format conversion; none has pipeline
-registers beyond the output. Areas are Yosys results from one run with the same tools
-(cached by hwgen.flow.measure): generic CMOS gate equivalents, iCE40 (synth_ice40 -dsp) and
-ECP5 (synth_ecp5). A design whose synthesis exceeds the timeout is listed as not finished,
-with its model prediction, and left out of the ranking.
+Designs, all with the same weights-per-cycle and the same pipelining within an activation
+type (floats: a register after every adder level of the reduction tree and of the table
+build, int8: after every 4 levels; the LUT cores' tables are built pipelined):
+
+* ``lut µ=…``: ``ternary_lut`` with ``key`` weights;
+* ``addsub``: ``ternary_addsub`` (every weight selects +a, −a or 0) with ``code2`` weights;
+* ``mac ±1``: ``ternary_mac`` with ``code2`` weights: a multiplier whose weight operand is
+  0/±1, which synthesis folds to a sign flip;
+* ``mac full``: ``ternary_mac`` with weights as values of the activation type (a dequantized
+  weight meets a full fp16×fp16, bf16×bf16 or int8×int8 multiplier; IEEE rounding for
+  floats) — the multiplier baseline of the published comparisons.
+
+Areas are Yosys results from one run with the same tools (cached by hwgen.flow.measure),
+each repeated unit (a lane, a table, an adder) synthesized once and counted per instance:
+generic CMOS gate equivalents, plain (``GE``: a flop is 4 GE) and with flops at a standard
+cell's 5.7 GE (``GE std``, the figure the efficiency uses); iCE40 (synth_ice40 -dsp) and ECP5
+(synth_ecp5) LUT4 and carry cells, DSP blocks apart. Efficiency: MACs/cycle per kGE std and
+per 1,000 LUT4+carry cells.
 """
 import argparse
 
-from hwgen.cost import ternary as cost
 from hwgen.flow import tools
 from hwgen.flow.measure import measure
 
-ACTIVATIONS = {"int8": {"act_type": "int", "act_bits": 8}, "fp16": {"act_type": "fp16"}}
-# activation → (MACs per cycle, the µ of the LUT cores) of the synthesized comparison
-COMPARED = {"int8": (12, (1, 2, 3, 4)), "fp16": (12, (1, 2, 3))}
-MODELLED = {"int8": (60, (1, 2, 3, 4, 5)), "fp16": (60, (1, 2, 3, 4, 5))}
-LIMIT = 64  # the largest n_tables and lanes the parameters allow
+THROUGHPUT = 1024
+ACTIVATIONS = {
+    "fp16": ({"act_type": "fp16"}, {"tree_every": 1}),
+    "bf16": ({"act_type": "bf16"}, {"tree_every": 1}),
+    "int8": ({"act_type": "int", "act_bits": 8}, {"tree_every": 4}),
+}
+# activation → rows (label, kind, µ, L, K, weight format)
+ROWS = {
+    "fp16": [("lut µ=2", "lut", 2, 16, 32, "key"), ("lut µ=3", "lut", 3, 11, 31, "key"),
+             ("lut µ=3", "lut", 3, 6, 57, "key"), ("lut µ=4", "lut", 4, 4, 64, "key"),
+             ("addsub", "addsub", 1, 32, 32, "code2"), ("mac ±1", "mac", 1, 32, 32, "code2"),
+             ("mac full", "mac", 1, 32, 32, "fp16")],
+    "bf16": [("lut µ=2", "lut", 2, 16, 32, "key"), ("lut µ=3", "lut", 3, 6, 57, "key"),
+             ("addsub", "addsub", 1, 32, 32, "code2"), ("mac full", "mac", 1, 32, 32, "bf16")],
+    "int8": [("lut µ=1", "lut", 1, 32, 32, "key"), ("lut µ=2", "lut", 2, 16, 32, "key"),
+             ("lut µ=3", "lut", 3, 6, 57, "key"), ("addsub", "addsub", 1, 32, 32, "code2"),
+             ("mac full", "mac", 1, 32, 32, "int")],
+}
+HEADER = ["design", "µ", "L", "K", "MACs/cyc", "GE", "flops", "GE std", "MACs/cyc/kGE std",
+          "iCE40 LUT4+carry", "DSP", "MACs/cyc/kLUT", "ECP5 LUT4+CCU2C", "MULT18",
+          "MACs/cyc/kLUT"]
 
 
-def cheapest_shape(kind, mu, activation, weight_format, throughput):
-    """Parameters of ``kind`` at µ = ``mu`` with µ·L·K = ``throughput`` that the cost model
-    predicts smallest in GE."""
-    per_mu = throughput // mu
-    candidates = [{"mu": mu, "n_tables": tables, "lanes": per_mu // tables,
-                   "weight_format": weight_format, **ACTIVATIONS[activation]}
-                  for tables in range(1, LIMIT + 1)
-                  if per_mu % tables == 0 and per_mu // tables <= LIMIT]
-    return min(candidates, key=lambda params: cost.predict(kind, params)["generic.ge"])
+def params_of(activation, kind, mu, tables, lanes, weight_format):
+    numbers, pipeline = ACTIVATIONS[activation]
+    pipeline = {**pipeline, **({"table": True} if kind == "lut" else {})}
+    return {"mu": mu, "n_tables": tables, "lanes": lanes, "weight_format": weight_format,
+            "max_len": 4096, **numbers, "pipeline": pipeline}
 
 
-def designs(activation, throughput, mus):
-    """``(label, kind, params)`` of every design compared for ``activation``."""
-    rows = [(f"lut µ={mu}", "ternary_lut",
-             cheapest_shape("ternary_lut", mu, activation, "key", throughput)) for mu in mus]
-    rows += [(kind, f"ternary_{kind}",
-              cheapest_shape(f"ternary_{kind}", 1, activation, "code2", throughput))
-             for kind in ("addsub", "mac")]
-    return rows
-
-
-def measured_rows(activation, timeout):
-    """``(label, params, area or None, model)`` per design, as each is synthesized; ``None``
-    where Yosys timed out."""
-    for label, kind, params in designs(activation, *COMPARED[activation]):
+def measured(activation, targets, timeout):
+    """``(label, kind, params, area or None)`` per row, as each is synthesized."""
+    for label, kind, *shape in ROWS[activation]:
+        params = params_of(activation, kind, *shape)
         try:
-            area = measure(kind, params, timeout=timeout)
-        except tools.ToolError as error:
-            if not isinstance(error, tools.ToolTimeout):
-                raise
+            area = measure(f"ternary_{kind}", params, targets=targets, timeout=timeout)
+        except tools.ToolTimeout:
             area = None
-        yield label, params, area, cost.predict(kind, params)
+        yield label, kind, params, area
+
+
+def efficiencies(macs, area):
+    """MACs/cycle per kGE std, per 1k iCE40 LUT4+carry, per 1k ECP5 LUT4+CCU2C (None where
+    the target was not synthesized)."""
+    views = [area.get("generic", {}).get("ge_std")]
+    for target, carry in (("ice40", "carry"), ("ecp5", "ccu2c")):
+        cells = area.get(target)
+        views.append(cells["lut4"] + cells[carry] if cells else None)
+    return [macs / value * 1000 if value else None for value in views]
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
 
 
 def print_table(activation, rows, timeout):
-    throughput = COMPARED[activation][0]
-    print(f"\n**{activation}, {throughput} MACs/cycle**\n")
-    header = ["design", "L", "K", "MACs/cyc", "GE", "model GE", "MACs/cyc/kGE",
-              "iCE40 LUT4", "carry", "FF", "DSP", "MACs/cyc/kLUT", "ECP5 LUT4", "CCU2C",
-              "FF", "MULT18"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header), flush=True)
-    efficiency, notes = {}, set()
-    for label, params, area, model in rows:
+    print(f"\n**{activation}, {THROUGHPUT:,} MACs/cycle**\n")
+    print("| " + " | ".join(HEADER) + " |")
+    print("|" + "---|" * len(HEADER), flush=True)
+    results = []
+    for label, kind, params, area in rows:
         macs = params["mu"] * params["n_tables"] * params["lanes"]
-        assert macs == throughput
-        shape = [label, str(params["n_tables"]), str(params["lanes"]), str(macs)]
+        assert abs(macs - THROUGHPUT) <= THROUGHPUT // 100, (label, macs)
+        shape = [label, str(params["mu"]), str(params["n_tables"]), str(params["lanes"]),
+                 f"{macs:,}"]
         if area is None:
-            print("| " + " | ".join(shape + [f"not finished in {timeout} s",
-                                             f"{model['generic.ge']:,.0f}"]
-                                    + ["–"] * (len(header) - 6)) + " |", flush=True)
+            print("| " + " | ".join(shape + [f"not finished in {timeout} s"]
+                                    + ["–"] * (len(HEADER) - 6)) + " |", flush=True)
             continue
-        ice40 = area["ice40"]["lut4"] + area["ice40"]["carry"]
-        efficiency[label] = (macs / area["generic"]["ge"] * 1000, macs / ice40 * 1000,
-                             macs / (area["ecp5"]["lut4"] + area["ecp5"]["ccu2c"]) * 1000)
+        generic, ice40, ecp5 = (area.get(target, {}) for target in ("generic", "ice40", "ecp5"))
+        views = efficiencies(macs, area)
+        results.append((label, kind, params, views))
         print("| " + " | ".join(shape + [
-            f"{area['generic']['ge']:,.0f}", f"{model['generic.ge']:,.0f}",
-            f"{efficiency[label][0]:.2f}",
-            f"{area['ice40']['lut4']:,}", f"{area['ice40']['carry']:,}",
-            f"{area['ice40']['ff']:,}", f"{area['ice40']['dsp']}",
-            f"{efficiency[label][1]:.1f}",
-            f"{area['ecp5']['lut4']:,}{' †' if 'workaround' in area['ecp5'] else ''}",
-            f"{area['ecp5']['ccu2c']:,}", f"{area['ecp5']['ff']:,}",
-            f"{area['ecp5']['mult18']}"]) + " |", flush=True)
-        if "workaround" in area["ecp5"]:
-            notes.add(area["ecp5"]["workaround"])
-    for note in sorted(notes):
-        print(f"\n† {note}.")
-    luts = [label for label in efficiency if label.startswith("lut")]
-    baselines = [label for label in efficiency if not label.startswith("lut")]
-    for index, view in enumerate(("GE", "iCE40 LUT4+carry", "ECP5 LUT4+CCU2C")):
-        def by_view(label):
-            return efficiency[label][index]
-        best, lut, baseline = (max(labels, key=by_view)
-                               for labels in (list(efficiency), luts, baselines))
-        print(f"\n{activation}, by {view}: best design **{best}**; best LUT core ({lut}) "
-              f"vs best baseline ({baseline}): {by_view(lut) / by_view(baseline):.2f}× the "
-              f"MACs/cycle per area")
+            fmt(generic.get("ge")), fmt(generic.get("flops")), fmt(generic.get("ge_std")),
+            fmt(views[0], 3),
+            fmt(ice40["lut4"] + ice40["carry"]) if ice40 else "–", fmt(ice40.get("dsp")),
+            fmt(views[1], 2),
+            fmt(ecp5["lut4"] + ecp5["ccu2c"]) if ecp5 else "–", fmt(ecp5.get("mult18")),
+            fmt(views[2], 2)]) + " |", flush=True)
+    print_ratios(activation, results)
 
 
-def print_model_table():
-    for activation, (throughput, mus) in MODELLED.items():
-        print(f"\nCost model only (hwgen.cost.ternary, not synthesized): {activation} at "
-              f"{throughput} MACs/cycle\n")
-        print("| design | L | K | model GE | model MACs/cyc/kGE |")
-        print("|---|---|---|---|---|")
-        for label, kind, params in designs(activation, throughput, mus):
-            ge = cost.predict(kind, params)["generic.ge"]
-            print(f"| {label} | {params['n_tables']} | {params['lanes']} | {ge:,.0f} | "
-                  f"{throughput / ge * 1000:.2f} |")
+def print_ratios(activation, results):
+    """Best LUT core against each baseline, in every view that was measured."""
+    names = ("MACs/cycle per kGE std", "MACs/cycle per iCE40 LUT4+carry",
+             "MACs/cycle per ECP5 LUT4+CCU2C")
+    print()
+    for index, name in enumerate(names):
+        rows = [(label, kind, params, views[index]) for label, kind, params, views in results
+                if views[index] is not None]
+        luts = [row for row in rows if row[1] == "lut"]
+        if not luts:
+            continue
+        best = max(luts, key=lambda row: row[3])
+        shape = f"{best[0]} (L={best[2]['n_tables']}, K={best[2]['lanes']})"
+        against = [f"{best[3] / value:.2f}× {label}" for label, kind, _, value in rows
+                   if kind != "lut"]
+        print(f"* {activation}, {name}: best LUT core {shape} is " + ", ".join(against))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--activation", choices=list(COMPARED), action="append",
+    parser.add_argument("--activation", choices=list(ACTIVATIONS), action="append",
                         help="compare only these activation types (default: all)")
+    parser.add_argument("--targets", default="generic,ice40,ecp5",
+                        help="comma-separated synthesis targets (default: %(default)s)")
     parser.add_argument("--timeout", type=int, default=3600,
                         help="seconds one Yosys run may take (default: %(default)s)")
     args = parser.parse_args(argv)
-    print("Ternary cores at equal throughput (per table), each at the shape (L tables, K "
-          "lanes) the cost model predicts smallest. GE: generic CMOS estimate; "
-          "iCE40 and ECP5: LUT4 / carry cells / flip-flops (DSP and multiplier blocks where "
-          "used); efficiency: MACs/cycle per kGE and per 1k iCE40 LUT4+carry.")
-    for activation in args.activation or COMPARED:
-        print_table(activation, measured_rows(activation, args.timeout), args.timeout)
-    print_model_table()
+    targets = tuple(args.targets.split(","))
+    versions = tools.versions()
+    print(f"Ternary cores at {THROUGHPUT:,} MACs/cycle — Yosys {versions['yosys']}; each "
+          f"repeated unit synthesized once (hierarchical synthesis); GE std: flops at 5.7 GE.")
+    for activation in args.activation or ACTIVATIONS:
+        print_table(activation, measured(activation, targets, args.timeout), args.timeout)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ The counts (per core):
   fetched bit (an ``(H+1)``-entry table with the zero entry);
 * ``select_bits``: bits that a weight selects as ``+v``, ``−v`` or 0;
 * ``int_multiplier_bits``: partial-product bits of ``act_bits × 2`` multipliers;
+* ``fp_full_multipliers``, ``int_full_multiplier_bits``: full-width multipliers fed weight
+  values (``ternary_mac`` with ``weight_format`` ``fp16``/``bf16``, or ``int``:
+  ``act_bits²`` partial-product bits each);
 * ``flop_bits``: every register (pipeline, accumulators, outputs, handshake);
 * ``decode_cases``: entries of the case tables that decode keys or base3 bytes to 2-bit codes;
 * ``key_encoders``: groups whose 2-bit codes are summed into a key (LUT with code2/base3);
@@ -66,6 +69,7 @@ def features(kind, params):
     width = 16 if p.is_float else None
     counts = {"lanes": lanes, "int_adder_bits": 0, "fp_adders": 0, "fp_multipliers": 0,
               "mux_bits": 0, "select_bits": 0, "int_multiplier_bits": 0, "flop_bits": 0,
+              "fp_full_multipliers": 0, "int_full_multiplier_bits": 0,
               "decode_cases": 0, "key_encoders": 0}
     flops = 0
 
@@ -81,12 +85,19 @@ def features(kind, params):
         counts["select_bits"] += lanes * tables * entry
         terms = [entry] * tables
         if p.pipeline.table:
-            flops += tables * half * entry + lanes * tables * golden.key_bits(mu)
+            registers = max(1, mu - 1)
+            flops += registers * (tables * half * entry + lanes * tables * golden.key_bits(mu))
         if p.weight_format != "key":
             counts["key_encoders"] += lanes * tables
     else:
         term = width or (p.act_bits + 2 if p.architecture == "mac" else p.act_bits)
-        if p.architecture == "mac":
+        if p.value_weights:
+            term = width or 2 * p.act_bits
+            if p.is_float:
+                counts["fp_full_multipliers"] += lanes * n
+            else:
+                counts["int_full_multiplier_bits"] += lanes * n * p.act_bits ** 2
+        elif p.architecture == "mac":
             if p.is_float:
                 counts["fp_multipliers"] += lanes * n
             else:

@@ -30,6 +30,8 @@ def slow_decode_lane(codes, p):
     """``(weights, valid)`` of one lane's codes, one code at a time."""
     n = p.n_tables * p.mu
     weights, valid = [], True
+    if golden.is_value_format(p.weight_format):
+        return [int(code) for code in codes], True
     for code in codes:
         code = int(code)
         if p.weight_format == "key":
@@ -65,7 +67,10 @@ class SlowNumbers:
             return x * weight
         one = self.fmt.bias << self.fmt.man_bits
         pattern = {0: 0, 1: one, -1: one | self.fmt.sign_bit}[weight]
-        return int(fp.mul(x, pattern, self.fmt))
+        return self.mul(x, pattern)
+
+    def mul(self, x, y):
+        return x * y if self.fmt is None else int(fp.mul(x, y, self.fmt))
 
 
 def slow_entry(numbers, group, pattern):
@@ -106,6 +111,8 @@ def slow_dot(p, transaction):
             elif p.architecture == "addsub":
                 terms = [{0: 0, 1: x, -1: numbers.negate(x)}[w]
                          for x, w in zip(activations, weights)]
+            elif golden.is_value_format(p.weight_format):
+                terms = [numbers.mul(x, w) for x, w in zip(activations, weights)]
             else:
                 terms = [numbers.times(x, w) for x, w in zip(activations, weights)]
             beat_sum = slow_tree(numbers, terms)
@@ -203,6 +210,25 @@ def test_dot_products_match_plain_loops(architecture, kwargs):
         assert (y, err) == slow_dot(p, case)
         errors += sum(err)
     assert errors > 0
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(mu=3, n_tables=2, lanes=3, weight_format="int"),
+    dict(mu=1, n_tables=4, lanes=2, act_bits=16, weight_format="int", acc_bits=20),
+    dict(mu=2, n_tables=2, lanes=2, act_type="fp16", weight_format="fp16"),
+    dict(mu=2, n_tables=2, lanes=2, act_type="bf16", weight_format="bf16"),
+], ids=lambda kwargs: "-".join(map(str, kwargs.values())))
+def test_full_width_products_match_plain_loops(kwargs):
+    p = MacParams(**kwargs)
+    for case in golden.directed(p) + golden.random_transactions(p, 40, seed=9):
+        assert golden.dot_products(p, case) == slow_dot(p, case)
+
+
+def test_value_formats_write_ternary_weights_as_values():
+    p = MacParams(act_type="fp16", weight_format="fp16", mu=1, n_tables=3, lanes=1)
+    assert golden.encode([[1, 0, -1]], p).tolist() == [[0x3C00, 0, 0xBC00]]
+    p = MacParams(weight_format="int", mu=1, n_tables=3, lanes=1)
+    assert golden.encode([[1, 0, -1]], p).tolist() == [[1, 0, -1]]
 
 
 @pytest.mark.parametrize("weight_format", ["key", "code2", "base3"])
