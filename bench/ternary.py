@@ -38,17 +38,23 @@ ACTIVATIONS = {
     "bf16": ({"act_type": "bf16"}, {"tree_every": 1}),
     "int8": ({"act_type": "int", "act_bits": 8}, {"tree_every": 4}),
 }
-# activation → rows (label, kind, µ, L, K, weight format)
+# activation → rows (label, kind, µ, L, K, weight format): the comparison every run makes.
 ROWS = {
-    "fp16": [("lut µ=2", "lut", 2, 16, 32, "key"), ("lut µ=3", "lut", 3, 11, 31, "key"),
-             ("lut µ=3", "lut", 3, 6, 57, "key"), ("lut µ=4", "lut", 4, 4, 64, "key"),
-             ("addsub", "addsub", 1, 32, 32, "code2"), ("mac ±1", "mac", 1, 32, 32, "code2"),
+    "fp16": [("lut µ=3", "lut", 3, 6, 57, "key"), ("addsub", "addsub", 1, 32, 32, "code2"),
              ("mac full", "mac", 1, 32, 32, "fp16")],
-    "bf16": [("lut µ=2", "lut", 2, 16, 32, "key"), ("lut µ=3", "lut", 3, 6, 57, "key"),
-             ("addsub", "addsub", 1, 32, 32, "code2"), ("mac full", "mac", 1, 32, 32, "bf16")],
+    "bf16": [("lut µ=3", "lut", 3, 6, 57, "key"), ("addsub", "addsub", 1, 32, 32, "code2"),
+             ("mac full", "mac", 1, 32, 32, "bf16")],
     "int8": [("lut µ=1", "lut", 1, 32, 32, "key"), ("lut µ=2", "lut", 2, 16, 32, "key"),
              ("lut µ=3", "lut", 3, 6, 57, "key"), ("addsub", "addsub", 1, 32, 32, "code2"),
-             ("mac full", "mac", 1, 32, 32, "int")],
+             ("mac ±1", "mac", 1, 32, 32, "code2"), ("mac full", "mac", 1, 32, 32, "int")],
+}
+# More shapes around the best ones (``--more``): other µ and table/lane splits.
+MORE_ROWS = {
+    "fp16": [("lut µ=2", "lut", 2, 16, 32, "key"), ("lut µ=3", "lut", 3, 3, 114, "key"),
+             ("lut µ=3", "lut", 3, 11, 31, "key"), ("lut µ=4", "lut", 4, 4, 64, "key"),
+             ("mac ±1", "mac", 1, 32, 32, "code2")],
+    "bf16": [("lut µ=2", "lut", 2, 16, 32, "key")],
+    "int8": [("lut µ=2", "lut", 2, 8, 64, "key"), ("addsub", "addsub", 1, 128, 8, "code2")],
 }
 HEADER = ["design", "µ", "L", "K", "MACs/cyc", "GE", "flops", "GE std", "MACs/cyc/kGE std",
           "iCE40 LUT4+carry", "DSP", "MACs/cyc/kLUT", "ECP5 LUT4+CCU2C", "MULT18",
@@ -62,9 +68,10 @@ def params_of(activation, kind, mu, tables, lanes, weight_format):
             "max_len": 4096, **numbers, "pipeline": pipeline}
 
 
-def measured(activation, targets, timeout):
+def measured(activation, targets, timeout, more):
     """``(label, kind, params, area or None)`` per row, as each is synthesized."""
-    for label, kind, *shape in ROWS[activation]:
+    rows = ROWS[activation] + (MORE_ROWS.get(activation, []) if more else [])
+    for label, kind, *shape in rows:
         params = params_of(activation, kind, *shape)
         try:
             area = measure(f"ternary_{kind}", params, targets=targets, timeout=timeout)
@@ -140,6 +147,8 @@ def main(argv=None):
                         help="compare only these activation types (default: all)")
     parser.add_argument("--targets", default="generic,ice40,ecp5",
                         help="comma-separated synthesis targets (default: %(default)s)")
+    parser.add_argument("--more", action="store_true",
+                        help="also measure the shapes of MORE_ROWS (other µ and L/K splits)")
     parser.add_argument("--timeout", type=int, default=3600,
                         help="seconds one Yosys run may take (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -148,7 +157,8 @@ def main(argv=None):
     print(f"Ternary cores at {THROUGHPUT:,} MACs/cycle — Yosys {versions['yosys']}; each "
           f"repeated unit synthesized once (hierarchical synthesis); GE std: flops at 5.7 GE.")
     for activation in args.activation or ACTIVATIONS:
-        print_table(activation, measured(activation, targets, args.timeout), args.timeout)
+        print_table(activation, measured(activation, targets, args.timeout, args.more),
+                    args.timeout)
 
 
 if __name__ == "__main__":

@@ -5,15 +5,22 @@
 
 Every configuration is synthesized with the same Yosys (cached by hwgen.flow.measure), so a
 rerun only synthesizes what changed. The calibration set fits the weights; the held-out set
-is never used for fitting and shows how the model predicts designs it has not seen.
+is never used for fitting and shows how the model predicts designs it has not seen. The
+calibration set holds small cores (2–48 MACs/cycle, every target of the model) and the
+1,024-MAC cores of ``bench/ternary.py`` (generic GE only: their FPGA synthesis is left to that
+bench), so the weights are fitted at the sizes a user builds as well.
 """
 import argparse
+import pathlib
 import statistics
 import sys
 
 from hwgen.cost import ternary as cost
 from hwgen.cost.model import relative_errors
 from hwgen.flow.measure import measure
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import ternary as tile_bench  # noqa: E402  (the 1,024-MAC shapes of bench/ternary.py)
 
 
 def config(kind, mu, n_tables, lanes, act_type="int", act_bits=8, weight_format="key",
@@ -49,7 +56,11 @@ CALIBRATION = [
     config("mac", 2, 1, 2, "fp16", weight_format="code2"),
     config("mac", 1, 2, 1, "bf16", weight_format="code2"),
 ]
-HELD_OUT = [
+# The 1,024-MAC cores of bench/ternary.py (generic GE only); every second one is held out.
+TILES = [(f"ternary_{kind}", tile_bench.params_of(activation, kind, *shape))
+         for activation, rows in tile_bench.ROWS.items() for _, kind, *shape in rows]
+CALIBRATION += TILES[::2]
+HELD_OUT = TILES[1::2] + [
     config("lut", 3, 2, 3),
     config("lut", 5, 1, 2, weight_format="base3"),
     config("lut", 2, 1, 3, "fp16", weight_format="code2"),
@@ -59,9 +70,12 @@ TARGETS = sorted({metric.split(".")[0] for metric in cost.METRICS})
 
 
 def measured(kind, params):
-    areas = measure(kind, params, targets=TARGETS)
+    tile = (kind, params) in TILES
+    targets = ("generic",) if tile else TARGETS
+    areas = measure(kind, params, targets=targets)
     return {metric: areas[target][column]
-            for metric in cost.METRICS for target, column in [metric.split(".")]}
+            for metric in cost.METRICS for target, column in [metric.split(".")]
+            if target in targets}
 
 
 def describe(kind, params):
@@ -69,7 +83,7 @@ def describe(kind, params):
     pipeline = "".join(f" {key}={int(value)}" for key, value in params.get("pipeline",
                                                                          {}).items())
     return (f"{kind.removeprefix('ternary_'):<6} µ={params['mu']} L={params['n_tables']:<2} "
-            f"K={params['lanes']:<2} {act:<5} {params['weight_format']:<5}{pipeline}")
+            f"K={params['lanes']:<3} {act:<5} {params['weight_format']:<5}{pipeline}")
 
 
 def table(title, rows, weights):
@@ -83,6 +97,9 @@ def table(title, rows, weights):
         predicted = cost.MODEL.predict(kind, params, weights)
         cells = [describe(kind, params), str(cost.throughput(kind, params))]
         for metric in cost.METRICS:
+            if metric not in figures:
+                cells.append("–")
+                continue
             error = relative_errors([predicted[metric]], [figures[metric]])
             errors[metric] += error
             cells.append(f"{predicted[metric]:,.0f} / {figures[metric]:,.0f} "

@@ -27,7 +27,7 @@ from hwgen.cores.ternary.layout import activation_shape, input_layout, lane_weig
     output_layout, result_shape
 from hwgen.cores.ternary.numbers import numbers_for
 from hwgen.cores.ternary.params import AddSubParams, LutParams, MacParams
-from hwgen.cores.ternary.table import HalfTable, fetch, table_layout
+from hwgen.cores.ternary.table import HalfTable, entry_shapes, fetch, table_layout
 
 __all__ = ["TernaryLutCore", "TernaryAddSubCore", "TernaryMacCore", "Lane"]
 
@@ -308,7 +308,8 @@ class TernaryLutCore(_TernaryCore):
         return tables
 
     def lane_terms(self, m, tables, keys):
-        fetched = [fetch(m, tables[group], key, self._p.mu, f"fetch{group}")
+        shapes = entry_shapes(self._numbers, self._p.mu)
+        fetched = [fetch(m, tables[group], key, self._p.mu, f"fetch{group}", shapes)
                    for group, key in enumerate(keys)]
         return self._numbers.signed_terms(*zip(*fetched))
 

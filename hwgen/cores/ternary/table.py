@@ -13,12 +13,25 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.golden import ternary as golden
 
-__all__ = ["HalfTable", "table_layout", "fetch"]
+__all__ = ["HalfTable", "table_layout", "entry_shapes", "fetch"]
 
 
 def table_layout(numbers, mu):
     """The entries of one half table: ``H`` values of ``numbers.sum_shape(mu)``."""
     return data.ArrayLayout(numbers.sum_shape(mu), golden.half_size(mu))
+
+
+def _digits(mu):
+    """Nonzero weights of each entry ``v = 1..H``."""
+    return {v: int((golden.trits_of_values([v], mu)[0] != 0).sum())
+            for v in range(1, golden.half_size(mu) + 1)}
+
+
+def entry_shapes(numbers, mu):
+    """The exact shape of each entry (index ``v − 1``): a sum of as many activations as ``v``
+    has nonzero weights. The table's port is uniform (:func:`table_layout`); a reader that
+    slices each entry to its shape drops sign-extension copies it would otherwise process."""
+    return [numbers.sum_shape(count) for count in _digits(mu).values()]
 
 
 class HalfTable(wiring.Component):
@@ -72,9 +85,7 @@ class HalfTable(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         numbers, mu = self._numbers, self._mu
-        half = golden.half_size(mu)
-        digits = {v: int((golden.trits_of_values([v], mu)[0] != 0).sum())
-                  for v in range(1, half + 1)}
+        digits = _digits(mu)
         top = {v: golden.highest_digit(v) for v in digits}
         # Activations by ("a", k), entries by v; each level adds the entries one adder deeper.
         known = {("a", k): self.a[k] for k in range(mu)}
@@ -107,7 +118,7 @@ class HalfTable(wiring.Component):
         return registered
 
 
-def fetch(m, entries, key, mu, name):
+def fetch(m, entries, key, mu, name, shapes=None):
     """``(entry, negative, nonzero)`` that ``key`` selects from a half table's ``entries``
     (indexable, ``H`` equally wide values); the zero group selects 0, and ``negative`` is
     already 0 for it, so ``nonzero`` is the constant 1 (kept for the interface of
@@ -116,14 +127,19 @@ def fetch(m, entries, key, mu, name):
     The selection is an AND-OR over the decoded magnitude: entry ``v`` is ANDed with
     ``|key| == v`` and the ``H`` results are ORed. A tree of ``H`` two-input multiplexers per
     bit costs about 3.5 gate equivalents per entry and bit; the AND-OR costs about 2, and the
-    decoder (``H`` lines) is shared by every bit of the entry.
+    decoder (``H`` lines) is shared by every bit of the entry. With ``shapes`` (see
+    :func:`entry_shapes`) each entry is selected at its exact width and the OR sign-extends:
+    the bits above an entry's width reuse its selected sign bit instead of ANDing copies.
     """
     magnitude, sign = key[:golden.mag_bits(mu)], key[golden.mag_bits(mu)]
-    width = len(entries[0])
-    selected = [entries[v - 1] & (magnitude == v).replicate(width)
-                for v in range(1, golden.half_size(mu) + 1)]
-    entry = Signal(width, name=name)
+    shape = entries[0].shape()
+    shapes = shapes or [shape] * golden.half_size(mu)
+    selected = []
+    for v, exact in enumerate(shapes, 1):
+        value = entries[v - 1][:exact.width] & (magnitude == v).replicate(exact.width)
+        selected.append(value.as_signed() if exact.signed else value)
+    entry = Signal(shape, name=name)
     m.d.comb += entry.eq(functools.reduce(operator.or_, selected))
     negative = Signal(name=f"{name}_negative")
     m.d.comb += negative.eq(sign & (magnitude != 0))
-    return entry.as_signed() if entries[0].shape().signed else entry, negative, Const(1, 1)
+    return entry, negative, Const(1, 1)
