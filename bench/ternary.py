@@ -21,7 +21,14 @@ build, int8: after every 4 levels; the LUT cores' tables are built pipelined):
   floats) — the multiplier baseline of the published comparisons.
 
 Areas are Yosys results from one run with the same tools (cached by hwgen.flow.measure),
-each repeated unit (a lane, a table, an adder) synthesized once and counted per instance:
+each repeated unit (a lane, a table, an adder) synthesized once and counted per instance.
+By default a row is **composed from two slices** of its tile, the same design with 2 and 4
+lanes: a lane does not depend on K (every lane, table and adder is the identical module the
+K-lane core holds), and the rest of the core (the weight validity checks, the keys' delay
+line, the result wiring) is the same logic per lane, so the K-lane figure is
+``slice(2) + (slice(4) − slice(2)) · (K − 2) / 2``. ``--full`` synthesizes the K-lane core
+itself instead (the same units; its emission takes a few CPU minutes per core, too long for
+this shared machine in one session). Figures:
 generic CMOS gate equivalents, plain (``GE``: a flop is 4 GE) and with flops at a standard
 cell's 5.7 GE (``GE std``, the figure the efficiency uses); iCE40 (synth_ice40 -dsp) and ECP5
 (synth_ecp5) LUT4 and carry cells, DSP blocks apart. Efficiency: MACs/cycle per kGE std and
@@ -68,13 +75,28 @@ def params_of(activation, kind, mu, tables, lanes, weight_format):
             "max_len": 4096, **numbers, "pipeline": pipeline}
 
 
-def measured(activation, targets, timeout, more):
+SLICES = (2, 4)  # lanes of the two slices a K-lane row is composed from
+
+
+def composed(kind, params, targets, timeout):
+    """The K-lane figures from the slices (see the module documentation)."""
+    low, high = (measure(f"ternary_{kind}", {**params, "lanes": lanes}, targets=targets,
+                         timeout=timeout) for lanes in SLICES)
+    scale = (params["lanes"] - SLICES[0]) / (SLICES[1] - SLICES[0])
+    return {target: {column: low[target][column]
+                     + (high[target][column] - low[target][column]) * scale
+                     for column, value in low[target].items() if isinstance(value, (int, float))}
+            for target in targets}
+
+
+def measured(activation, targets, timeout, more, full):
     """``(label, kind, params, area or None)`` per row, as each is synthesized."""
     rows = ROWS[activation] + (MORE_ROWS.get(activation, []) if more else [])
     for label, kind, *shape in rows:
         params = params_of(activation, kind, *shape)
         try:
-            area = measure(f"ternary_{kind}", params, targets=targets, timeout=timeout)
+            area = (measure(f"ternary_{kind}", params, targets=targets, timeout=timeout)
+                    if full else composed(kind, params, targets, timeout))
         except tools.ToolTimeout:
             area = None
         yield label, kind, params, area
@@ -91,9 +113,7 @@ def efficiencies(macs, area):
 
 
 def fmt(value, digits=0):
-    if value is None:
-        return "–"
-    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+    return "–" if value is None else f"{value:,.{digits}f}"
 
 
 def print_table(activation, rows, timeout):
@@ -147,6 +167,9 @@ def main(argv=None):
                         help="compare only these activation types (default: all)")
     parser.add_argument("--targets", default="generic,ice40,ecp5",
                         help="comma-separated synthesis targets (default: %(default)s)")
+    parser.add_argument("--full", action="store_true",
+                        help="synthesize every K-lane core whole instead of composing it from "
+                             "its 2- and 4-lane slices")
     parser.add_argument("--more", action="store_true",
                         help="also measure the shapes of MORE_ROWS (other µ and L/K splits)")
     parser.add_argument("--timeout", type=int, default=3600,
@@ -154,11 +177,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     targets = tuple(args.targets.split(","))
     versions = tools.versions()
-    print(f"Ternary cores at {THROUGHPUT:,} MACs/cycle — Yosys {versions['yosys']}; each "
-          f"repeated unit synthesized once (hierarchical synthesis); GE std: flops at 5.7 GE.")
+    how = ("each core synthesized whole" if args.full else
+           f"each core composed from its {SLICES[0]}- and {SLICES[1]}-lane slices")
+    print(f"Ternary cores at {THROUGHPUT:,} MACs/cycle — Yosys {versions['yosys']}; {how}, "
+          f"every repeated unit synthesized once (hierarchical synthesis); GE std: flops at "
+          f"5.7 GE.")
     for activation in args.activation or ACTIVATIONS:
-        print_table(activation, measured(activation, targets, args.timeout, args.more),
-                    args.timeout)
+        print_table(activation, measured(activation, targets, args.timeout, args.more,
+                                         args.full), args.timeout)
 
 
 if __name__ == "__main__":
