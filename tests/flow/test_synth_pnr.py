@@ -122,12 +122,12 @@ def test_a_design_too_large_for_every_device_is_measured_by_its_unit(tmp_path, s
                                  cache_dir=tmp_path / "cache")
     placed = report["pnr"]
     assert placed["scope"] == "unit" and placed["out_of_context"]
-    assert placed["unit"] == "tables.table0" and placed["instances"] == 2
+    assert placed["unit"] == "tables.lane0" and placed["instances"] == 2  # the largest unit
     assert placed["reason"].endswith("has 150")
     assert placed["fmax_mhz"] > 10 and placed["critical_path"]["to"]
     table = synth.render_markdown([report])
     assert "(unit, out of context)" in table
-    assert "Fmax of the repeated unit tables.table0 (×2) placed out of context" in table
+    assert "Fmax of the repeated unit tables.lane0 (×2) placed out of context" in table
 
 
 def test_a_design_too_large_without_a_unit_does_not_fit(tiny, small_devices):
