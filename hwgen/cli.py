@@ -21,6 +21,7 @@ from hwgen.config import ConfigError, load
 from hwgen.flow import measure, pnr, synth, tools, verilog
 from hwgen.flow.measure import DEFAULT_CACHE
 from hwgen.flow.sim import SimulationError
+from hwgen.params import did_you_mean
 
 __all__ = ["main"]
 
@@ -30,7 +31,14 @@ class UsageError(Exception):
 
 
 def _list(args):
-    for kind in registry.kinds().values():
+    known = registry.kinds()
+    for name in args.kinds:
+        if name not in known:
+            raise UsageError(f"kind must be one of {', '.join(known)}, not {name!r}"
+                             f"{did_you_mean(name, known)}")
+    for kind in known.values():
+        if args.kinds and kind.name not in args.kinds:
+            continue
         print(f"{kind.name}: {kind.description}")
         for name, default, rule, doc in kind.params.describe():
             shown = "derived" if default is None else json.dumps(
@@ -226,7 +234,9 @@ def _parser():
     parser = argparse.ArgumentParser(prog="hwgen", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("list", help="kinds, their parameters and defaults").set_defaults(run=_list)
+    list_parser = commands.add_parser("list", help="kinds, their parameters and defaults")
+    list_parser.add_argument("kinds", nargs="*", metavar="KIND", help="only these kinds")
+    list_parser.set_defaults(run=_list)
 
     def command(name, run, help):
         sub = commands.add_parser(name, help=help)

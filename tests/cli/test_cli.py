@@ -42,6 +42,13 @@ def test_list_names_every_kind_with_its_parameters(capsys):
     assert "lanes" in out and "default 8" in out
 
 
+def test_list_one_kind(capsys):
+    status, out, _ = run(["list", "modred"], capsys)
+    assert status == 0 and out.startswith("modred:") and "bitserial_dot" not in out
+    status, _, err = run(["list", "modredd"], capsys)
+    assert status == 2 and "not 'modredd'; did you mean 'modred'?" in err
+
+
 def test_verilog_writes_the_module_and_manifest(tmp_path, capsys):
     config = write(tmp_path, GOOD)
     status, out, _ = run(["verilog", config, "--out", tmp_path / "build"], capsys)
