@@ -10,7 +10,7 @@ K lanes, L·µ·K within 1 % of 1,024; the exact count is printed and every rati
 
 Designs, all with the same weights-per-cycle and the same pipelining within an activation
 type (floats: a register after every adder level of the reduction tree and of the table
-build, int8: after every 4 levels; the LUT cores' tables are built pipelined):
+build; int8: after every 4 levels, the table build sharing the first stage):
 
 * ``lut µ=…``: ``ternary_lut`` with ``key`` weights;
 * ``addsub``: ``ternary_addsub`` (every weight selects +a, −a or 0) with ``code2`` weights;
@@ -40,10 +40,13 @@ from hwgen.flow import tools
 from hwgen.flow.measure import measure
 
 THROUGHPUT = 1024
+# activation → (parameters, pipeline): floats register every adder level (one IEEE adder a
+# stage), int8 every fourth (the table build's one or two narrow adders share the first stage,
+# so an int8 table is not registered on its own).
 ACTIVATIONS = {
-    "fp16": ({"act_type": "fp16"}, {"tree_every": 1}),
-    "bf16": ({"act_type": "bf16"}, {"tree_every": 1}),
-    "int8": ({"act_type": "int", "act_bits": 8}, {"tree_every": 4}),
+    "fp16": ({"act_type": "fp16"}, {"tree_every": 1, "table": True}),
+    "bf16": ({"act_type": "bf16"}, {"tree_every": 1, "table": True}),
+    "int8": ({"act_type": "int", "act_bits": 8}, {"tree_every": 4, "table": False}),
 }
 # activation → rows (label, kind, µ, L, K, weight format): the comparison every run makes.
 ROWS = {
@@ -70,7 +73,8 @@ HEADER = ["design", "µ", "L", "K", "MACs/cyc", "GE", "flops", "GE std", "MACs/c
 
 def params_of(activation, kind, mu, tables, lanes, weight_format):
     numbers, pipeline = ACTIVATIONS[activation]
-    pipeline = {**pipeline, **({"table": True} if kind == "lut" else {})}
+    if kind != "lut":
+        pipeline = {key: value for key, value in pipeline.items() if key != "table"}
     return {"mu": mu, "n_tables": tables, "lanes": lanes, "weight_format": weight_format,
             "max_len": 4096, **numbers, "pipeline": pipeline}
 

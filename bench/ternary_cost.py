@@ -7,8 +7,8 @@ Every configuration is synthesized with the same Yosys (cached by hwgen.flow.mea
 rerun only synthesizes what changed. The calibration set fits the weights; the held-out set
 is never used for fitting and shows how the model predicts designs it has not seen. The
 calibration set holds small cores (2–48 MACs/cycle, every target of the model) and the
-1,024-MAC cores of ``bench/ternary.py`` (generic GE only: their FPGA synthesis is left to that
-bench), so the weights are fitted at the sizes a user builds as well.
+1,024-MAC cores of ``bench/ternary.py`` (generic GE only, composed from their slices as that
+bench does), so the weights are fitted at the sizes a user builds as well.
 """
 import argparse
 import pathlib
@@ -72,7 +72,8 @@ TARGETS = sorted({metric.split(".")[0] for metric in cost.METRICS})
 def measured(kind, params):
     tile = (kind, params) in TILES
     targets = ("generic",) if tile else TARGETS
-    areas = measure(kind, params, targets=targets)
+    areas = (tile_bench.composed(kind.removeprefix("ternary_"), params, targets, 3600) if tile
+             else measure(kind, params, targets=targets))
     return {metric: areas[target][column]
             for metric in cost.METRICS for target, column in [metric.split(".")]
             if target in targets}
