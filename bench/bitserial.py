@@ -1,10 +1,12 @@
 """Digit-serial MAC engines at real sizes against bit-parallel baselines, measured in one run.
 
-    .venv/bin/python bench/bitserial.py [--lanes 32 64] [--seeds 3] [--no-pnr] [--timeout S]
+    .venv/bin/python bench/bitserial.py [--lanes 32 64] [--act-bits 8] [--seeds 3]
+                                        [--no-pnr | --pnr-only LABEL ...] [--timeout S]
 
-Every engine at a lane count has the same lanes, int8 activations, int weight codes read at
-the precision each beat names, groups of 128 weights with 8-bit scales, a 32-bit accumulator
-and its adder tree registered halfway (`pipeline_tree`). Each takes its beat into an input
+Every engine at a lane count has the same lanes, activations (int8 unless --act-bits says
+otherwise), int weight codes read at the precision each beat names, groups of 128 weights
+with 8-bit scales, a (2·act_bits + 16)-bit accumulator and its adder tree registered halfway
+(`pipeline_tree`). Each takes its beat into an input
 register, so the register that feeds an engine at its rate (a digit-serial engine holds its
 beat for several cycles) is in every area figure. The engines:
 
@@ -20,7 +22,8 @@ Columns: GE is the generic CMOS estimate (`stat -tech cmos`, a flop at 4 GE); "G
 each flop at 5.7 GE (a standard-cell DFF, Nangate45) and is what the efficiency columns use.
 iCE40 / ECP5: LUT4 plus carry cells, DSP blocks apart (Yosys maps each bit-parallel
 multiplier to a DSP where the device has them). Fmax: nextpnr-ecp5 on an LFE5U-85F out of
-context, median over the seeds. MACs/s per kLUT uses ECP5 LUT4 + CCU2C at that Fmax (DSPs
+context, median over the seeds (`--pnr-only` places only the engines whose labels contain
+one of the given strings; the others show "–"). MACs/s per kLUT uses ECP5 LUT4 + CCU2C at that Fmax (DSPs
 not counted: see the MULT18 column).
 
 The efficiency table runs every engine at runtime precisions 2, 3, 4 and 8 bits and at a
@@ -41,8 +44,7 @@ PRECISIONS = (2, 3, 4, 8)
 MIX = {3: 0.4, 4: 0.4, 8: 0.2}
 DEVICE = "85k"
 
-BASE = {"act_bits": 8, "weight_format": "int", "scale_bits": 8, "acc_bits": 32,
-        "pipeline_tree": True}
+BASE = {"weight_format": "int", "scale_bits": 8, "pipeline_tree": True}
 # (label, family, kind, extra parameters); family groups the baselines.
 ENGINES = (
     ("bit-parallel 8b, array", "parallel8", "bitparallel_dot",
@@ -62,8 +64,9 @@ ENGINES = (
 )
 
 
-def params_for(lanes, extra):
-    return {**BASE, "lanes": lanes, "group_size": max(128, lanes), **extra}
+def params_for(lanes, act_bits, extra):
+    return {**BASE, "lanes": lanes, "act_bits": act_bits, "acc_bits": 2 * act_bits + 16,
+            "group_size": max(128, lanes), **extra}
 
 
 def performance(kind, params):
@@ -124,17 +127,19 @@ def print_table(header, rows):
 def measure_lanes(lanes, args):
     rows = []
     for label, family, kind, extra in ENGINES:
-        params = params_for(lanes, extra)
+        params = params_for(lanes, args.act_bits, extra)
         figures = performance(kind, params)
         measured = area(kind, params, args.timeout)
-        timing = None if args.no_pnr else fmax(kind, params, args.seeds, args.timeout)
+        placed = not args.no_pnr and (args.pnr_only is None
+                                      or any(part in label for part in args.pnr_only))
+        timing = fmax(kind, params, args.seeds, args.timeout) if placed else None
         rows.append({"label": label, "family": family, "params": params, "figures": figures,
                      "area": measured, "fmax": timing})
     return rows
 
 
-def area_table(lanes, rows):
-    print(f"\n**{lanes} lanes: area and Fmax**\n")
+def area_table(lanes, act_bits, rows):
+    print(f"\n**{lanes} lanes, int{act_bits} activations: area and Fmax**\n")
     table = []
     for row in rows:
         measured, timing = row["area"], row["fmax"]
@@ -164,8 +169,9 @@ def efficiency(row, cycles):
     return macs, per_kge, per_klut
 
 
-def efficiency_table(lanes, rows):
-    print(f"\n**{lanes} lanes: efficiency by runtime weight precision**\n")
+def efficiency_table(lanes, act_bits, rows):
+    print(f"\n**{lanes} lanes, int{act_bits} activations: efficiency by runtime weight "
+          f"precision**\n")
     workloads = [(f"{precision} bits", precision) for precision in PRECISIONS]
     mix = " + ".join(f"{share:.0%} {precision}b" for precision, share in MIX.items())
     workloads.append((f"mix ({mix})", None))
@@ -205,8 +211,12 @@ def efficiency_table(lanes, rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lanes", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--act-bits", type=int, default=8, help="activation width")
     parser.add_argument("--seeds", type=int, default=3, help="nextpnr seeds per design")
-    parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
+    placing = parser.add_mutually_exclusive_group()
+    placing.add_argument("--no-pnr", action="store_true", help="skip place and route")
+    placing.add_argument("--pnr-only", nargs="+", metavar="LABEL",
+                         help="place and route only engines whose label contains LABEL")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help="seconds per tool run (default: %(default)s)")
     args = parser.parse_args()
@@ -216,8 +226,8 @@ def main():
           f"amaranth {versions['amaranth']}")
     for lanes in args.lanes:
         rows = measure_lanes(lanes, args)
-        area_table(lanes, rows)
-        efficiency_table(lanes, rows)
+        area_table(lanes, args.act_bits, rows)
+        efficiency_table(lanes, args.act_bits, rows)
 
 
 if __name__ == "__main__":
