@@ -1,7 +1,8 @@
 """Digit-serial MAC engines at real sizes against bit-parallel baselines, measured in one run.
 
-    .venv/bin/python bench/bitserial.py [--lanes 32 64] [--act-bits 8] [--seeds 3]
-                                        [--no-pnr | --pnr-only LABEL ...] [--timeout S]
+    .venv/bin/python bench/bitserial.py [--lanes 32 64] [--act-bits 8] [--engines LABEL ...]
+                                        [--seeds 3] [--no-pnr | --pnr-only LABEL ...]
+                                        [--timeout S]
 
 Every engine at a lane count has the same lanes, activations (int8 unless --act-bits says
 otherwise), int weight codes read at the precision each beat names, groups of 128 weights
@@ -23,8 +24,8 @@ each flop at 5.7 GE (a standard-cell DFF, Nangate45) and is what the efficiency 
 iCE40 / ECP5: LUT4 plus carry cells, DSP blocks apart (Yosys maps each bit-parallel
 multiplier to a DSP where the device has them). Fmax: nextpnr-ecp5 on an LFE5U-85F out of
 context, median over the seeds (`--pnr-only` places only the engines whose labels contain
-one of the given strings; the others show "–"). MACs/s per kLUT uses ECP5 LUT4 + CCU2C at that Fmax (DSPs
-not counted: see the MULT18 column).
+one of the given strings; the others show "–"; `--engines` measures only such engines). MACs/s per kLUT uses ECP5 LUT4 + CCU2C at
+that Fmax (DSPs not counted: see the MULT18 column).
 
 The efficiency table runs every engine at runtime precisions 2, 3, 4 and 8 bits and at a
 mixed workload (MIX: share of MACs by weight precision, after the BitMoD evaluation's 3- and
@@ -127,6 +128,8 @@ def print_table(header, rows):
 def measure_lanes(lanes, args):
     rows = []
     for label, family, kind, extra in ENGINES:
+        if args.engines and not any(part in label for part in args.engines):
+            continue
         params = params_for(lanes, args.act_bits, extra)
         figures = performance(kind, params)
         measured = area(kind, params, args.timeout)
@@ -212,6 +215,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lanes", type=int, nargs="+", default=[32, 64])
     parser.add_argument("--act-bits", type=int, default=8, help="activation width")
+    parser.add_argument("--engines", nargs="+", metavar="LABEL",
+                        help="measure only engines whose label contains LABEL")
     parser.add_argument("--seeds", type=int, default=3, help="nextpnr seeds per design")
     placing = parser.add_mutually_exclusive_group()
     placing.add_argument("--no-pnr", action="store_true", help="skip place and route")

@@ -37,9 +37,10 @@ CONFIGS = {
                              engine_params=BitSerialParams(lanes=2, weight_bits=3, act_bits=4,
                                                            group_size=4, max_len=64,
                                                            scale_bits=3, digit="booth4")),
-    "bitparallel_bitmod": dict(engine="bitparallel", rows=2, cols=6, engine_params=BitParallelParams(
-        lanes=3, weight_bits=4, weight_format="bitmod", act_bits=4, act_signed=False,
-        group_size=3, max_len=64, scale_bits=3)),
+    "bitparallel_bitmod": dict(engine="bitparallel", rows=2, cols=6,
+                               engine_params=BitParallelParams(
+                                   lanes=3, weight_bits=4, weight_format="bitmod", act_bits=4,
+                                   act_signed=False, group_size=3, max_len=64, scale_bits=3)),
 }
 
 
@@ -221,7 +222,8 @@ def test_engine_params_of_another_engine_are_rejected():
                                              r"engine 'bitserial', not LutParams\("):
         LlmTileParams(engine="bitserial", engine_params=LutParams())
     # BitSerialParams and BitParallelParams share a base class: exact match.
-    with pytest.raises(ParamTypeError, match=r"must be a BitParallelParams for engine 'bitparallel'"):
+    with pytest.raises(ParamTypeError,
+                       match=r"must be a BitParallelParams for engine 'bitparallel'"):
         LlmTileParams(engine="bitparallel", engine_params=BitSerialParams())
 
 
