@@ -203,16 +203,17 @@ def area_and_fmax(kind, params, with_pnr):
     """Generic GE and ECP5 LUT4/FF (hwgen.flow.measure) and the ECP5 Fmax (hwgen.flow.pnr)."""
     mapping = {"in_bits": params.in_bits, "lanes": params.lanes}
     name = f"{kind}{params.in_bits}"
-    figures = measure(kind, mapping, name=name, targets=("generic", "ecp5"))
-    result = {"ge": figures["generic"]["ge"], "ecp5_lut": figures["ecp5"]["lut4"],
-              "ecp5_ff": figures["ecp5"]["ff"], "fmax": None}
-    if with_pnr:
+    ecp5 = measure(kind, mapping, name=name, targets=("ecp5",))["ecp5"]
+    result = {"ecp5_lut": ecp5["lut4"], "ecp5_ff": ecp5["ff"], "fmax": None}
+    if with_pnr:  # before the slower generic synthesis
         design = from_mapping({"name": name, "kind": kind, "params": mapping})
         emitted = verilog.emit(design, WORK / design.digest)
         report, _ = pnr.place_and_route_cached(design, emitted, "ecp5", device="85k",
                                                reports_dir=emitted.dir / "reports")
         result["fmax"] = report["pnr"]["fmax_mhz"]
-        result["fmax_scope"] = report["pnr"].get("scope", "design")
+        print(f"  ({name}: ECP5 Fmax {result['fmax']:.1f} MHz, "
+              f"{report['pnr'].get('scope', 'design')} placed)", flush=True)
+    result["ge"] = measure(kind, mapping, name=name, targets=("generic",))["generic"]["ge"]
     return result
 
 
@@ -225,10 +226,11 @@ def hardware(widths, with_pnr):
     for width in widths:
         params = DFloatParams(in_bits=width, lanes=LANES[width])
         blocks = real_blocks(params, REAL_BLOCKS)
-        rows = {kind: {**simulate(kind, params, blocks),
-                       **area_and_fmax(kind, params, with_pnr)} for kind in DECODERS}
-        base = rows["dfloat_serial_decoder"]
-        for kind, row in rows.items():
+        base = None
+        # The baseline first (small and quick), then each row as soon as it is measured.
+        for kind in reversed(DECODERS):
+            row = {**simulate(kind, params, blocks), **area_and_fmax(kind, params, with_pnr)}
+            base = base or row
             fmax = f"{row['fmax']:.1f}" if row["fmax"] else "—"
             gbits = f"{row['values_per_cycle'] * 16 * row['fmax'] / 1000:.2f}" \
                 if row["fmax"] else "—"
@@ -238,7 +240,7 @@ def hardware(widths, with_pnr):
                   f"| {row['values_per_cycle'] / base['values_per_cycle']:.1f}x "
                   f"| {row['ge'] / base['ge']:.2f} "
                   f"| {row['ecp5_lut'] / row['values_per_cycle']:,.0f} |")
-        sys.stdout.flush()
+            sys.stdout.flush()
 
 
 def main(argv=None):
