@@ -11,14 +11,13 @@ from hwgen.cores.huffman.speculative import (CodeLookup, SegmentWalker, compact,
 from hwgen.cores.huffman.tables import LookupSignature, book_tables
 from hwgen.cores.huffman.words import header_fields, header_now, held_layout, number_word
 
-__all__ = ["ParallelCore", "SEGMENT_BITS"]
-
-#: Bits per segment: each segment is decoded from every possible entry state (Ecco).
-SEGMENT_BITS = 8
+__all__ = ["ParallelCore"]
 
 
-def _segments(width):
-    return [(start, min(start + SEGMENT_BITS, width)) for start in range(0, width, SEGMENT_BITS)]
+def _segments(p):
+    """``(start, stop)`` of each segment of a word: ``segment_bits`` each (Ecco: 8)."""
+    size = p.segment_bits
+    return [(start, min(start + size, p.in_bits)) for start in range(0, p.in_bits, size)]
 
 
 def _min_code_len(p):
@@ -41,8 +40,8 @@ class ParallelCore(wiring.Component):
        not wait).
     2. *tables*: the block's header gives the book and pattern; their tables are registered
        with the word.
-    3. *lookup* (:class:`~hwgen.cores.huffman.speculative.CodeLookup`, one per 8-bit
-       segment): the codeword at every position. Register: ``pipeline.lookup``.
+    3. *lookup* (:class:`~hwgen.cores.huffman.speculative.CodeLookup`, one per
+       ``segment_bits`` segment): the codeword at every position. Register: ``pipeline.lookup``.
     4. *resolve* (:class:`~hwgen.cores.huffman.speculative.SegmentWalker` per segment, then
        :func:`~hwgen.cores.huffman.speculative.resolve_entries`): each segment walked from
        every entry state, a tree of state-map compositions, the state carried from word to
@@ -69,7 +68,7 @@ class ParallelCore(wiring.Component):
         self._p = p
         self._min_len = _min_code_len(p)
         self._capacity = self.capacity(p)
-        self._states = state_count(p.max_code_len, SEGMENT_BITS)
+        self._states = state_count(p.max_code_len, p.segment_bits)
         self._state_bits = (self._states - 1).bit_length()
         super().__init__({
             "i": In(stream.Signature(input_layout(p))),
@@ -87,7 +86,7 @@ class ParallelCore(wiring.Component):
     def pipeline_registers(p):
         """The optional registers, by stage."""
         pipe = p.pipeline
-        resolve = resolve_levels(len(_segments(p.in_bits)))
+        resolve = resolve_levels(len(_segments(p)))
         compaction = compact_levels(p.in_bits)
         return {
             "lookup": int(pipe.lookup),
@@ -176,7 +175,7 @@ class ParallelCore(wiring.Component):
         stages.count = 1
 
         # 3. Lookup, one unit per segment.
-        segments = _segments(width)
+        segments = _segments(p)
         lengths, symbols, invalid = [], [], []
         books = None if p.runtime else book_tables(p, p.table_set())
         for number, (start, stop) in enumerate(segments):
@@ -202,8 +201,8 @@ class ParallelCore(wiring.Component):
 
         # 4. Resolve: the header fixes the state where it ends (segment `header_segment`).
         header_offset = p.header_bits - header_word * width
-        header_segment = header_offset // SEGMENT_BITS
-        header_entry = header_offset - header_segment * SEGMENT_BITS
+        header_segment = header_offset // p.segment_bits
+        header_entry = header_offset - header_segment * p.segment_bits
         walkers = []
         for number, (start, stop) in enumerate(segments):
             walker = SegmentWalker(self._states, stop - start, len(lengths[0]))

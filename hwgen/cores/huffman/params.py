@@ -93,6 +93,10 @@ class HuffmanParams(BlockFormat):
                             "table_file, else built-in patterns")
     table_file: str = param(None, FilePath(".npz"),
                             "an .npz with arrays 'codebooks' and 'patterns' (as above)")
+    segment_bits: int = param(8, Int(2, 16),
+                              "bits per segment of the parallel decoder: each segment is looked "
+                              "up and walked from every entry state by units of its own (a "
+                              "walk is one logic level per bit)")
     pipeline: HuffmanPipelineParams = param(HuffmanPipelineParams(),
                                             Nested(HuffmanPipelineParams),
                                             "pipeline registers of the parallel decoder: "

@@ -192,7 +192,10 @@ class SegmentWalker(wiring.Component):
     marks : ``Out(ArrayLayout(unsigned(size), states))``: the positions where codewords
         start, per entry state.
 
-    Combinational: a chain of ``size`` steps ``state == 0 ? length : state − 1``.
+    Combinational: a chain of ``size`` steps ``state == 0 ? length : state − 1``. The
+    decrement is a table, not a subtraction, so each state bit of a step is one function of
+    the state and one length bit (one LUT4 level per position for up to 8 states; a
+    subtraction would be mapped to a carry chain).
     """
 
     def __init__(self, states, size, length_bits):
@@ -207,6 +210,7 @@ class SegmentWalker(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         size, bits = self._size, self._state_bits
+        decrement = [Const(max(state - 1, 0), bits) for state in range(1 << bits)]
         for entry in range(self._states):
             if entry >= size:
                 m.d.comb += self.exits[entry].eq(entry - size)
@@ -215,7 +219,8 @@ class SegmentWalker(wiring.Component):
             for position in range(entry, size):
                 started.append(state == 0)
                 after = Signal(bits, name=f"walk{position}_from{entry}")
-                m.d.comb += after.eq(Mux(state == 0, self.length[position], (state - 1)[:bits]))
+                m.d.comb += after.eq(Mux(state == 0, self.length[position],
+                                         pick(decrement, state)))
                 state = after
             m.d.comb += [self.exits[entry].eq(state),
                          self.marks[entry].eq(Cat(Const(0, entry), *started))]
