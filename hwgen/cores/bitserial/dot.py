@@ -307,7 +307,9 @@ class _Dot(wiring.Component):
     """An engine (the subclass's ``ENGINE``) followed by the group-scale accumulator.
 
     Latency (``performance["latency_cycles"]``): cycles from the transfer of the ``last`` beat
-    to ``o.valid`` when that beat takes one cycle; a beat of ``c`` cycles adds ``c − 1``.
+    to ``o.valid`` at full precision, a beat's ``cycles_per_beat − 1`` extra cycles included
+    (the manifest's contract); a runtime precision of ``c`` cycles per beat is
+    ``cycles_per_beat − c`` cycles faster.
     Throughput: one beat per ``cycles_per_beat`` (``cycles_per_beat_by_prec[prec]`` at a
     runtime precision), i.e. ``lanes / cycles`` MACs per cycle.
     """
@@ -335,7 +337,7 @@ class _Dot(wiring.Component):
         engine, p = self._engine, self._p
         cycles = engine.cycles()
         figures = {
-            "latency_cycles": engine.LATENCY + GroupScaleAccumulator.LATENCY,
+            "latency_cycles": engine.LATENCY + GroupScaleAccumulator.LATENCY + cycles - 1,
             "cycles_per_beat": cycles,
             "macs_per_cycle": p.lanes / cycles,
         }

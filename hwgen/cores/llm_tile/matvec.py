@@ -100,7 +100,9 @@ class MatVecUnit(wiring.Component):
         g = self._g
         figures = self._engine.performance
         group_cycles = g.chunks * figures["cycles_per_beat"]
-        return (2 + int(self._p.pipeline.fetch) + group_cycles + figures["latency_cycles"]
+        # The engine's latency already counts the extra cycles of the group's last beat.
+        through_last_beat = group_cycles - (figures["cycles_per_beat"] - 1)
+        return (2 + int(self._p.pipeline.fetch) + through_last_beat + figures["latency_cycles"]
                 + (g.groups - 1) * max(group_cycles, g.rows_per_dot) + g.rows_per_dot - 1)
 
     def elaborate(self, platform):
