@@ -220,3 +220,9 @@ def test_cli_prove_with_boolector_and_a_relative_out_dir(root, tmp_path, monkeyp
     assert cli.main(["prove", str(config), "--prop", "answer", "--engine", "boolector",
                      "--depth", "3"]) == 0
     assert "| bounded to depth 3 | boolector |" in capsys.readouterr().out
+
+
+def test_value_weight_mac_has_no_add_sub_equivalence(root):
+    # A full-width multiplier baseline takes weights as values, which no add/sub core accepts.
+    design = load(root / "designs" / "ternary_mac_fp16_full.yaml")
+    assert families.equivalence(design) is None
