@@ -113,7 +113,7 @@ class Results:
         self.path = path
         self.data = {} if fresh or not path.exists() else json.loads(path.read_text())
 
-    def key(self, design, target, way):
+    def key(self, design, target, way, verilog_text):
         script = "\n".join(commands(way, target, design.name))
         # The current flow's code is part of the key: the same script may be run differently.
         files = "".join([*synth.script_files(target).values(),
@@ -121,10 +121,12 @@ class Results:
                            for module in (synth, hierarchy))]) if way != "old" else ""
         digest = hashlib.sha256(f"{script}\n{files}\n{tools.versions()['yosys']}"
                                 .encode()).hexdigest()[:16]
-        return f"{design.name}/{design.digest}/{target}/{way}/{digest}"
+        # The Verilog, not only the config: a generator that changed gives another design.
+        text = hashlib.sha256(verilog_text.encode()).hexdigest()[:16]
+        return f"{design.name}/{text}/{target}/{way}/{digest}"
 
-    def get(self, design, target, way, timeout, compute):
-        key = self.key(design, target, way)
+    def get(self, design, target, way, verilog_text, timeout, compute):
+        key = self.key(design, target, way, verilog_text)
         known = self.data.get(key)
         # A run that timed out is tried again when it is given more time.
         if known is None or known.get("timeout", timeout) < timeout:
@@ -137,7 +139,8 @@ def measure_design(design, results, timeout, old_timeout, targets=synth.TARGETS,
     """The runs of one design; those not in ``targets`` and ``only`` come from the kept
     results when there are any."""
     emitted = verilog.emit(design, WORK / "designs" / design.digest)
-    has_units = len(hierarchy.deduplicate(emitted.verilog.read_text(), design.name).units()) > 1
+    text = emitted.verilog.read_text()
+    has_units = len(hierarchy.deduplicate(text, design.name).units()) > 1
     row = {"name": design.name, "units": has_units, "targets": {}}
     for target in synth.TARGETS:
         ways, wanted = {}, set(only)
@@ -147,7 +150,7 @@ def measure_design(design, results, timeout, old_timeout, targets=synth.TARGETS,
             wanted.add("old")
         for way in WAYS:
             if target not in targets or way not in wanted:
-                ways[way] = results.data.get(results.key(design, target, way),
+                ways[way] = results.data.get(results.key(design, target, way, text),
                                              {"missing": True})
                 continue
             # Only the generic script changed; the FPGA scripts are the old ones.
@@ -155,7 +158,7 @@ def measure_design(design, results, timeout, old_timeout, targets=synth.TARGETS,
                 ways[way] = ways["flat" if way == "units" else "old"]
                 continue
             limit = old_timeout if way == "old" else timeout
-            ways[way] = results.get(design, target, way, limit,
+            ways[way] = results.get(design, target, way, text, limit,
                                     lambda: synthesize(design, emitted, target, way, limit))
             log(f"{design.name} {target} {way}: {describe(ways[way], target)}")
         row["targets"][target] = ways
