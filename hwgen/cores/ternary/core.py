@@ -22,6 +22,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hwgen.cores.common.pipeline import Stages
 from hwgen.cores.ternary.decode import WeightConverter
 from hwgen.cores.ternary.layout import activation_shape, input_layout, lane_weight_layout, \
     output_layout, result_shape
@@ -30,36 +31,6 @@ from hwgen.cores.ternary.params import AddSubParams, LutParams, MacParams
 from hwgen.cores.ternary.table import HalfTable, entry_shapes, fetch, table_layout
 
 __all__ = ["TernaryLutCore", "TernaryAddSubCore", "TernaryMacCore", "Lane"]
-
-
-class _Stages:
-    """Pipeline registers that all load when ``advance`` is high.
-
-    :meth:`register` adds one stage to ``data`` (nested dicts and lists of values) and, when
-    ``side`` values are given, moves them through the same stage.
-    """
-
-    def __init__(self, m, advance, **side):
-        self._m = m
-        self._advance = advance
-        self.side = side
-        self.count = 0
-
-    def _register(self, value, name):
-        if isinstance(value, dict):
-            return {key: self._register(item, f"{name}_{key}") for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self._register(item, f"{name}_{index}") for index, item in enumerate(value)]
-        value = Value.cast(value)
-        register = Signal(value.shape(), name=name)
-        with self._m.If(self._advance):
-            self._m.d.sync += register.eq(value)
-        return register
-
-    def register(self, data, name):
-        self.count += 1
-        self.side = self._register(self.side, f"{name}_side")
-        return self._register(data, name)
 
 
 class Lane(wiring.Component):
@@ -108,7 +79,7 @@ class Lane(wiring.Component):
         m = Module()
         core = self._core
         p = core.params
-        stages = _Stages(m, self.advance)
+        stages = Stages(m, self.advance, {})
         terms = core.lane_terms(m, self.shared, [self.codes[index]
                                                  for index in range(len(self.codes))])
         if p.pipeline.fetch:
@@ -225,7 +196,7 @@ class _TernaryCore(wiring.Component):
             m.submodules.weights = weights = WeightConverter(p, self.WEIGHTS)
             m.d.comb += weights.w.eq(self.i.p.w)
             codes, invalid = weights.out, weights.invalid
-        stages = _Stages(m, advance, valid=self.i.valid, last=self.i.p.last, invalid=invalid)
+        stages = Stages(m, advance, {"valid": self.i.valid, "last": self.i.p.last, "invalid": invalid})
         shared = Cat(*self._shared(m, advance, [self.i.p.a[index]
                                                 for index in range(p.reduction)]))
         codes = [Value.cast(codes[lane]) for lane in range(p.lanes)]
