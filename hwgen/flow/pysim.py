@@ -16,10 +16,12 @@ __all__ = ["run_vectors"]
 
 
 def run_vectors(component, vectors, *, valid_prob=1.0, ready_prob=1.0, seed=0,
-                stall_limit=2000, drain_cycles=32):
+                stall_limit=2000, drain_cycles=32, monitors=()):
     """Simulate ``component`` on ``vectors``; raise ``TrafficError`` on any mismatch.
 
-    Returns the run's :meth:`Traffic.stats`.
+    ``monitors`` are async processes (``async def monitor(ctx)``) that run alongside, e.g. to
+    assert a property of internal signals every cycle. Returns the run's
+    :meth:`Traffic.stats`.
     """
     traffic = Traffic(describe_streams(component), vectors, valid_prob=valid_prob,
                       ready_prob=ready_prob, seed=seed, stall_limit=stall_limit,
@@ -42,5 +44,7 @@ def run_vectors(component, vectors, *, valid_prob=1.0, ready_prob=1.0, seed=0,
     simulator = Simulator(component)
     simulator.add_clock(1e-8)
     simulator.add_testbench(testbench)
+    for monitor in monitors:
+        simulator.add_process(monitor)
     simulator.run()
     return traffic.stats()

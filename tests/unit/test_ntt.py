@@ -10,7 +10,7 @@ from amaranth.hdl import Fragment
 from hwgen.golden import moduli
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.modred import ModMulParams
-from hwgen.cores.ntt import NttParams, NttTile
+from hwgen.cores.ntt import NttParams, NttTile, tile
 from hwgen.cores.ntt.tile import _issue_order, bank_of, overlap_is_safe, twiddle_rom
 from hwgen.flow.pysim import run_vectors
 from hwgen.flow.traffic import TrafficError
@@ -151,6 +151,52 @@ def test_several_butterflies_read_and_write_distinct_banks():
     assert figures["butterflies_per_cycle"] == 2
     assert figures["cycles_per_transform"] == 8 * 65 + 1
     assert figures["butterfly_utilization"] >= 0.95
+
+
+@pytest.mark.parametrize("kwargs", [CONFIGS[1], CONFIGS[8], CONFIGS[11]], ids=label)
+def test_no_enabled_read_meets_a_write_to_its_word(kwargs, monkeypatch):
+    # The buffers tell Yosys (no_rw_check) that read/write collisions never matter: every
+    # enabled read port must differ in address from an enabled write port of its memory.
+    ports = {}  # buffer memory → [read port, write port]
+
+    class Recorded(tile.Memory):
+        def read_port(self, **kwargs):
+            return self._record(super().read_port(**kwargs), 0)
+
+        def write_port(self, **kwargs):
+            return self._record(super().write_port(**kwargs), 1)
+
+        def _record(self, port, index):
+            if self.attrs.get("no_rw_check"):
+                ports.setdefault(id(self), [None, None])[index] = port
+            return port
+
+    monkeypatch.setattr(tile, "Memory", Recorded)
+
+    def collisions(**traffic):
+        ports.clear()
+        found = []
+
+        async def monitor(ctx):
+            signals = [signal for read, write in ports.values()
+                       for signal in (read.en, read.addr, write.en, write.addr)]
+            async for _, _, *values in ctx.tick().sample(*signals):
+                for index in range(0, len(values), 4):
+                    read_en, read_addr, write_en, write_addr = values[index:index + 4]
+                    if read_en and write_en and read_addr == write_addr:
+                        found.append((index // 4, read_addr))
+
+        params = NttParams(**kwargs)
+        # Well-formed transforms both ways, with a malformed (short) one in between.
+        beats = [beat for index, length in enumerate((params.n, params.n, 5, params.n))
+                 for beat in golden.command_beats([(5 * j + index) % params.q
+                                                   for j in range(length)], index % 2)]
+        run(params, beats, monitors=[monitor], **traffic)
+        assert len(ports) == 6 * params.butterflies
+        return found
+
+    assert collisions() == []
+    assert collisions(valid_prob=0.7, ready_prob=0.6, seed=3) == []
 
 
 def test_overlap_is_proved_on_the_issue_schedule():

@@ -206,7 +206,13 @@ class NttTile(wiring.Component):
         def buffer(name):
             ports = []
             for index in range(2 * lanes):
-                memory = Memory(shape=unsigned(p.coeff_bits), depth=n // (2 * lanes), init=[])
+                # No enabled read ever meets a write to its word in the same cycle (the stage
+                # overlap reads only after the write-back, and the buffers change hands
+                # between loader, stages and unloader), so Yosys need not emulate read-first
+                # collisions around the block RAM (address compare, bypass register and
+                # select per bank: 300 ECP5 LUT4s in the Dilithium tile).
+                memory = Memory(shape=unsigned(p.coeff_bits), depth=n // (2 * lanes), init=[],
+                                attrs={"no_rw_check": 1})
                 m.submodules[f"{name}{index}"] = memory
                 ports.append((memory.read_port(), memory.write_port()))
             return ports
@@ -304,12 +310,12 @@ class NttTile(wiring.Component):
         # Read crossbar: every operand sits in a bank of its own; each bank reads the word of
         # the operand that maps to it.
         operands = [address for first in firsts for address in (first, first | half)]
-        for buffer_ports in (source, work):
+        for buffer_ports, used in ((source, first_stage), (work, ~first_stage)):
             for index, (read, _) in enumerate(buffer_ports):
                 selected = [word(operand) & (bank(operand) == index).replicate(len(word(operand)))
                             for operand in operands]
                 m.d.comb += [read.addr.eq(functools.reduce(operator.or_, selected)),
-                             read.en.eq(read_advance)]
+                             read.en.eq(read_advance & issue & used)]
         for lane, rom_read in enumerate(rom_reads):
             m.d.comb += [rom_read.addr.eq(Cat(twiddles[lane], inverse)),
                          rom_read.en.eq(read_advance)]
@@ -400,7 +406,7 @@ class NttTile(wiring.Component):
         emit_last = Signal()
         emit_bank = Signal(bank_bits)
         for index, (read, _) in enumerate(result):
-            m.d.comb += [read.addr.eq(word(unload_address)), read.en.eq(advance)]
+            m.d.comb += [read.addr.eq(word(unload_address)), read.en.eq(advance & out_full)]
         unloaded = Array(read.data for read, _ in result)
         m.d.comb += [
             self.o.p.coeff.eq(Mux(emit_err, 0, unloaded[emit_bank])),
