@@ -13,6 +13,7 @@ FAMILIES = (
     "hwgen.cores.bitserial",
     "hwgen.cores.huffman",
     "hwgen.cores.ternary",
+    "hwgen.cores.bitplane",
     "hwgen.cores.modred",
     "hwgen.cores.ntt",
     "hwgen.cores.dfloat",

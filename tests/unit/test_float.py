@@ -2,9 +2,10 @@
 """The float adder and multiplier in the Amaranth simulator against the golden model."""
 import numpy as np
 import pytest
+from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from hwgen.cores.common.float import FloatAdder, FloatMultiplier
+from hwgen.cores.common.float import FloatAdder, FloatMultiplier, double, halve
 from hwgen.golden import float as fp
 
 # Exponent ranges wider and narrower than the alignment window, so every clamp is exercised.
@@ -88,3 +89,34 @@ def test_wider_tiny_formats_exhaustively(fmt, component, model):
 def test_rejects_a_format_that_is_not_one():
     with pytest.raises(TypeError, match=r"^Format must be a FloatFormat, not 'fp16'$"):
         FloatAdder("fp16")
+
+
+def evaluate_unary(function, fmt, patterns):
+    """A combinational function of one bit pattern, for each pattern."""
+    x = Signal(fmt.width)
+    y = Signal(fmt.width)
+    m = Module()
+    m.d.comb += y.eq(function(fmt, x))
+    results = []
+
+    async def testbench(ctx):
+        for value in patterns:
+            ctx.set(x, int(value))
+            results.append(ctx.get(y))
+
+    simulator = Simulator(m)
+    simulator.add_testbench(testbench)
+    simulator.run()
+    return np.array(results)
+
+
+@pytest.mark.parametrize("fmt", TINY + [fp.FP16, fp.BF16], ids=lambda fmt: fmt.name)
+def test_double_and_halve_match_add_and_mul(fmt):
+    patterns = fmt.patterns() if fmt.width <= 8 else np.concatenate([
+        np.arange(0, 1 << 11), np.arange(fmt.infinity - 2048, fmt.infinity + 16),
+        np.random.default_rng(4).integers(0, 1 << fmt.width, 3000)])
+    patterns = np.concatenate([patterns, patterns | fmt.sign_bit]) & ((1 << fmt.width) - 1)
+    half = fp.from_float64(0.5, fmt)
+    assert evaluate_unary(double, fmt, patterns).tolist() == \
+        fp.add(patterns, patterns, fmt).tolist()
+    assert evaluate_unary(halve, fmt, patterns).tolist() == fp.mul(patterns, half, fmt).tolist()

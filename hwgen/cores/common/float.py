@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.golden.float import FloatFormat
 
-__all__ = ["FloatAdder", "FloatMultiplier"]
+__all__ = ["FloatAdder", "FloatMultiplier", "double", "halve"]
 
 
 def _named(m, value, name):
@@ -49,6 +49,34 @@ def _normalize_left(m, value, limit, name):
         takes.append(take)
         step >>= 1
     return value, Cat(*reversed(takes))
+
+
+def double(fmt, bits):
+    """``x + x`` (:func:`hwgen.golden.float.add`) for the bit pattern ``bits``, without an
+    adder: the exponent goes up by one (a subnormal's magnitude shifts left), reaching the
+    all-ones exponent makes an infinity, a NaN becomes the canonical NaN."""
+    man = fmt.man_bits
+    magnitude, sign = bits[:fmt.width - 1], bits[fmt.width - 1]
+    exponent, fraction = bits[man:fmt.width - 1], bits[:man]
+    bumped = magnitude + (1 << man)
+    doubled = Mux(exponent == 0, magnitude << 1,
+                  Mux(bumped >= fmt.infinity, fmt.infinity, bumped))
+    nan = (exponent == fmt.exp_all_ones) & (fraction != 0)
+    return Mux(nan, fmt.canonical_nan, Cat(doubled[:fmt.width - 1], sign))
+
+
+def halve(fmt, bits):
+    """``x · 0.5`` (:func:`hwgen.golden.float.mul`) for the bit pattern ``bits``, without a
+    multiplier: the exponent goes down by one, or, at the two lowest exponents, the magnitude
+    shifts right rounding to nearest even; infinities stay, a NaN becomes the canonical NaN."""
+    man = fmt.man_bits
+    magnitude, sign = bits[:fmt.width - 1], bits[fmt.width - 1]
+    exponent, fraction = bits[man:fmt.width - 1], bits[:man]
+    shifted = (magnitude >> 1) + (magnitude[0] & magnitude[1])
+    halved = Mux(exponent == fmt.exp_all_ones, magnitude,
+                 Mux(exponent <= 1, shifted, magnitude - (1 << man)))
+    nan = (exponent == fmt.exp_all_ones) & (fraction != 0)
+    return Mux(nan, fmt.canonical_nan, Cat(halved[:fmt.width - 1], sign))
 
 
 class _Operand:

@@ -43,6 +43,11 @@ class Stages:
         self.side = self._register(self.side, f"{name}_side")
         return self._register(data, name)
 
+    def hold(self, data, name):
+        """``data`` one stage later, in a stage that a :meth:`register` call made: for data
+        moving alongside it (neither ``side`` nor ``count`` changes)."""
+        return self._register(data, name)
+
     def register_if(self, condition, data, name):
         """:meth:`register` when ``condition``, else ``data`` unchanged (a pipeline knob)."""
         return self.register(data, name) if condition else data

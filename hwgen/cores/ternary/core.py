@@ -30,7 +30,22 @@ from hwgen.cores.ternary.numbers import numbers_for
 from hwgen.cores.ternary.params import AddSubParams, LutParams, MacParams
 from hwgen.cores.ternary.table import HalfTable, entry_shapes, fetch, table_layout
 
-__all__ = ["TernaryLutCore", "TernaryAddSubCore", "TernaryMacCore", "Lane"]
+__all__ = ["TernaryLutCore", "TernaryAddSubCore", "TernaryMacCore", "Lane", "reduce_tree"]
+
+
+def reduce_tree(m, numbers, terms, every, register, name="tree"):
+    """The terms summed pairwise, (0, 1), (2, 3), …, level by level, in ``numbers``; after
+    every ``every`` levels (0: never) the partial sums pass through ``register(values, name)``
+    (a pipeline stage, e.g. :meth:`~hwgen.cores.common.pipeline.Stages.register`)."""
+    level = 0
+    while len(terms) > 1:
+        level += 1
+        terms = [numbers.add(m, terms[index], terms[index + 1], f"{name}{level}_{index // 2}")
+                 for index in range(0, len(terms) - 1, 2)] + (
+            [terms[-1]] if len(terms) % 2 else [])
+        if every and level % every == 0:
+            terms = register(terms, f"{name}{level}")
+    return terms[0]
 
 
 class Lane(wiring.Component):
@@ -90,18 +105,8 @@ class Lane(wiring.Component):
         return m
 
     def _reduce(self, m, stages, terms):
-        """The terms summed pairwise, (0, 1), (2, 3), …, level by level."""
-        numbers = self._core.numbers
-        every = self._core.params.pipeline.tree_every
-        level = 0
-        while len(terms) > 1:
-            level += 1
-            terms = [numbers.add(m, terms[index], terms[index + 1], f"tree{level}_{index // 2}")
-                     for index in range(0, len(terms) - 1, 2)] + (
-                [terms[-1]] if len(terms) % 2 else [])
-            if every and level % every == 0:
-                terms = stages.register(terms, f"tree{level}")
-        return terms[0]
+        return reduce_tree(m, self._core.numbers, terms, self._core.params.pipeline.tree_every,
+                           stages.register)
 
     def _accumulate(self, m, beat_sum):
         """Sum beat sums until ``last``; ``y`` is 0 where the dot product saw an invalid code."""

@@ -6,7 +6,7 @@ The table, the reduction tree and the accumulator are written once against this 
 from amaranth import Cat, Const, Mux, Signal, signed, unsigned
 
 from hwgen.cores.common import popcount, signed_width
-from hwgen.cores.common.float import FloatAdder, FloatMultiplier
+from hwgen.cores.common.float import FloatAdder, FloatMultiplier, double, halve
 from hwgen.golden.float import FORMATS
 
 __all__ = ["IntNumbers", "FloatNumbers", "numbers_for"]
@@ -29,6 +29,13 @@ class IntNumbers:
 
     def negate(self, x):
         return -x
+
+    def double(self, x):
+        return x << 1
+
+    def halve(self, x):
+        """``x / 2`` for an even ``x``."""
+        return x >> 1
 
     def signed_terms(self, values, negatives, nonzeros):
         """``v``, ``−v`` or 0 per value, plus a correction term.
@@ -82,6 +89,12 @@ class FloatNumbers:
 
     def negate(self, x):
         return Cat(x[:self.fmt.width - 1], ~x[self.fmt.width - 1])
+
+    def double(self, x):
+        return double(self.fmt, x)
+
+    def halve(self, x):
+        return halve(self.fmt, x)
 
     def signed_terms(self, values, negatives, nonzeros):
         """``v``, ``−v`` or +0 per value (a sign flip is exact: no correction)."""

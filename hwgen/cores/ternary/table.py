@@ -2,7 +2,8 @@
 
 Both are written against a number system (:mod:`hwgen.cores.ternary.numbers`), so any
 datapath that builds signed partial sums of a group of activations once and selects them by
-key (the ternary LUT core, a bit-plane table engine) can reuse them.
+key can reuse them: the ternary LUT core uses every entry, the bit-plane core
+(:mod:`hwgen.cores.bitplane`) only the entries whose weights are all ±1.
 """
 import functools
 import operator
@@ -13,12 +14,13 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.golden import ternary as golden
 
-__all__ = ["HalfTable", "table_layout", "entry_shapes", "fetch"]
+__all__ = ["HalfTable", "table_layout", "entry_shapes", "fetch", "select"]
 
 
-def table_layout(numbers, mu):
-    """The entries of one half table: ``H`` values of ``numbers.sum_shape(mu)``."""
-    return data.ArrayLayout(numbers.sum_shape(mu), golden.half_size(mu))
+def table_layout(numbers, mu, count=None):
+    """The entries of one half table: ``count`` (default ``H``) values of
+    ``numbers.sum_shape(mu)``."""
+    return data.ArrayLayout(numbers.sum_shape(mu), count or golden.half_size(mu))
 
 
 def _digits(mu):
@@ -45,6 +47,9 @@ class HalfTable(wiring.Component):
     bit, floats included). Entry ``v`` is ``digits(v) − 1`` adders deep, so the table is built
     in ``µ − 1`` adder levels; each entry is computed at its own exact width.
 
+    With ``values``, the table outputs only those entries, in that order, and builds only
+    them and the entries they are built from.
+
     Parameters
     ----------
     numbers : :class:`~hwgen.cores.ternary.numbers.IntNumbers` or ``FloatNumbers``
@@ -54,22 +59,25 @@ class HalfTable(wiring.Component):
         Register the build after every adder level (after the activations for µ = 1):
         :meth:`registers` cycles, each register holding only the entries and activations that
         later levels or the output still need, at their exact widths.
+    values : list of int, optional
+        The entries ``v`` to output (default: all, ``1..H``).
 
     Members
     -------
     a : ``In(ArrayLayout(activation_shape, mu))``
-    entries : ``Out(table_layout(numbers, mu))``
+    entries : ``Out(table_layout(numbers, mu, len(values)))``
     advance : ``In(1)``, only when ``pipelined``: the registers load.
 
     Latency: :meth:`registers` cycles (0: combinational, the longest path µ − 1 adders).
     """
 
-    def __init__(self, numbers, activation_shape, mu, *, pipelined=False):
+    def __init__(self, numbers, activation_shape, mu, *, pipelined=False, values=None):
         self._numbers = numbers
         self._mu = mu
         self._pipelined = pipelined
+        self._values = list(values or range(1, golden.half_size(mu) + 1))
         members = {"a": In(data.ArrayLayout(activation_shape, mu)),
-                   "entries": Out(table_layout(numbers, mu))}
+                   "entries": Out(table_layout(numbers, mu, len(self._values)))}
         if pipelined:
             members["advance"] = In(1)
         super().__init__(members)
@@ -85,27 +93,34 @@ class HalfTable(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         numbers, mu = self._numbers, self._mu
-        digits = _digits(mu)
-        top = {v: golden.highest_digit(v) for v in digits}
+        top = {v: golden.highest_digit(v) for v in _digits(mu)}
+        rest = {v: v - 3 ** top[v] for v in top}
+        needed, pending = set(), list(self._values)
+        while pending:
+            v = pending.pop()
+            if v and v not in needed:
+                needed.add(v)
+                pending.append(abs(rest[v]))
+        digits = {v: count for v, count in _digits(mu).items() if v in needed}
         # Activations by ("a", k), entries by v; each level adds the entries one adder deeper.
         known = {("a", k): self.a[k] for k in range(mu)}
         known.update({v: self.a[top[v]] for v in digits if digits[v] == 1})
         for level in range(1, mu):
             for v in (v for v in digits if digits[v] == level + 1):
-                rest = v - 3 ** top[v]
-                lower = known[abs(rest)]
+                lower = known[abs(rest[v])]
                 value = numbers.add(m, known[("a", top[v])],
-                                    lower if rest > 0 else numbers.negate(lower), f"entry{v}")
+                                    lower if rest[v] > 0 else numbers.negate(lower), f"entry{v}")
                 known[v] = Signal(numbers.sum_shape(digits[v]), name=f"entry{v}")
                 m.d.comb += known[v].eq(value)
             if self._pipelined:
-                still = {("a", top[v]) for v in digits if digits[v] > level + 1}
+                later = [v for v in digits if digits[v] > level + 1]
+                still = {("a", top[v]) for v in later} | {abs(rest[v]) for v in later}
+                still |= set(self._values)
                 known = self._register(m, {key: value for key, value in known.items()
-                                           if key in still or not isinstance(key, tuple)},
-                                       f"level{level}")
+                                           if key in still}, f"level{level}")
         if self._pipelined and mu == 1:
             known = self._register(m, known, "level1")
-        m.d.comb += [self.entries[v - 1].eq(known[v]) for v in digits]
+        m.d.comb += [self.entries[index].eq(known[v]) for index, v in enumerate(self._values)]
         return m
 
     def _register(self, m, values, name):
@@ -132,14 +147,23 @@ def fetch(m, entries, key, mu, name, shapes=None):
     the bits above an entry's width reuse its selected sign bit instead of ANDing copies.
     """
     magnitude, sign = key[:golden.mag_bits(mu)], key[golden.mag_bits(mu)]
-    shape = entries[0].shape()
-    shapes = shapes or [shape] * golden.half_size(mu)
-    selected = []
-    for v, exact in enumerate(shapes, 1):
-        value = entries[v - 1][:exact.width] & (magnitude == v).replicate(exact.width)
-        selected.append(value.as_signed() if exact.signed else value)
-    entry = Signal(shape, name=name)
-    m.d.comb += entry.eq(functools.reduce(operator.or_, selected))
+    entry = select(m, entries, magnitude, 1, name, shapes)
     negative = Signal(name=f"{name}_negative")
     m.d.comb += negative.eq(sign & (magnitude != 0))
     return entry, negative, Const(1, 1)
+
+
+def select(m, entries, index, first, name, shapes=None):
+    """Entry ``index − first`` of ``entries`` (indexable, equally wide values) as an AND-OR;
+    an ``index`` outside ``first .. first + len(entries) − 1`` selects 0. ``shapes``: see
+    :func:`fetch`."""
+    shape = entries[0].shape()
+    shapes = shapes or [shape] * len(entries)
+    selected = []
+    for position, exact in enumerate(shapes):
+        line = index == first + position
+        value = entries[position][:exact.width] & line.replicate(exact.width)
+        selected.append(value.as_signed() if exact.signed else value)
+    entry = Signal(shape, name=name)
+    m.d.comb += entry.eq(functools.reduce(operator.or_, selected))
+    return entry
