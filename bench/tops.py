@@ -78,8 +78,13 @@ def engine_variants():
     engines take their parameters from designs/llm_tile_bitserial.yaml."""
     base = yaml.safe_load((ROOT / "designs/default.yaml").read_text())
     bitserial = yaml.safe_load((ROOT / "designs/llm_tile_bitserial.yaml").read_text())
-    engine_params = {"ternary_lut": base["params"]["engine_params"],
-                     "ternary_addsub": base["params"]["engine_params"],
+    lut_params = base["params"]["engine_params"]
+    # The add/sub engine has no half tables, so no `pipeline.table` register.
+    addsub_params = dict(lut_params, pipeline={key: value for key, value
+                                               in lut_params.get("pipeline", {}).items()
+                                               if key != "table"})
+    engine_params = {"ternary_lut": lut_params,
+                     "ternary_addsub": addsub_params,
                      "bitserial": dict(bitserial["params"]["engine_params"],
                                        max_len=base["params"]["cols"])}
     engine_params["bitparallel"] = {key: value for key, value in engine_params["bitserial"].items()
