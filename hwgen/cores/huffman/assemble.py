@@ -68,7 +68,9 @@ class BlockAssembler(wiring.Component):
     o : ``Out(stream.Signature(output_layout(p)))``
 
     With ``pipeline.assemble`` a register holds each step's indices already moved to their
-    slots (a shift by ``base``) and the products, before they are stored.
+    slots (a shift by ``base``) and the products, before they are stored, and a skid register
+    in front of it makes ``i.ready`` a register (it holds a step that arrives while the
+    register cannot move).
 
     Latency: 1 cycle (2 with ``pipeline.assemble``) from the transfer of a block's ``last``
     step to its first beat on ``o``.
@@ -105,6 +107,21 @@ class BlockAssembler(wiring.Component):
             "first": 1, "last": 1, "err": 1,
             "products": data.ArrayLayout(signed(p.value_bits), p.symbols)})
         step = self.i.p
+        store = ~full.bit_select(fill, 1)
+        if p.pipeline.assemble:
+            # A skid register makes `i.ready` a register: the decoder's stall (which loads
+            # every one of its pipeline registers) does not wait for whether an entry is free.
+            skid = Signal(decoded_layout(p, self._capacity))
+            skid_valid = Signal()
+            staged_valid = Signal()
+            take = ~staged_valid | store
+            m.d.comb += self.i.ready.eq(~skid_valid)
+            with m.If(self.i.valid & ~skid_valid & ~take):
+                m.d.sync += [skid.eq(self.i.p), skid_valid.eq(1)]
+            with m.If(skid_valid & take):
+                m.d.sync += skid_valid.eq(0)
+            step = Signal(decoded_layout(p, self._capacity))
+            m.d.comb += step.eq(Mux(skid_valid, skid.as_value(), self.i.p.as_value()))
         placed = Signal(placed_layout)
         m.d.comb += [placed.symbols.eq(shift_units(step.symbols.as_value(), step.base, w,
                                                    p.group_size * w)),
@@ -113,13 +130,10 @@ class BlockAssembler(wiring.Component):
                      placed.products.eq(Cat(*[(step.centroids[symbol] * step.scale)
                                               [:p.value_bits]
                                               for symbol in range(p.symbols)]))]
-        store = ~full.bit_select(fill, 1)
         if p.pipeline.assemble:
             staged = Signal(placed_layout)
-            staged_valid = Signal()
-            m.d.comb += self.i.ready.eq(~staged_valid | store)
-            with m.If(self.i.ready):
-                m.d.sync += [staged.eq(placed), staged_valid.eq(self.i.valid)]
+            with m.If(take):
+                m.d.sync += [staged.eq(placed), staged_valid.eq(skid_valid | self.i.valid)]
             placed, placed_valid = staged, staged_valid
         else:
             m.d.comb += self.i.ready.eq(store)

@@ -75,7 +75,8 @@ class TableStore(wiring.Component):
     lookup : ``In(LookupSignature(p))``
     cfg : ``In(stream.Signature(cfg_layout(p)))`` (runtime tables only)
 
-    Latency: lookups are combinational. Throughput: one ``cfg`` beat per cycle.
+    Latency: lookups are combinational; an accepted ``cfg`` entry is written into its bank
+    in the next cycle. Throughput: one ``cfg`` beat per cycle.
     """
 
     def __init__(self, params):
@@ -149,16 +150,27 @@ class TableStore(wiring.Component):
         with m.If(switch):
             m.d.sync += [active.eq(~active), pending.eq(0)]
 
+        # An accepted entry is written in the next cycle, from a register, so that the banks'
+        # write enables do not hang on `cfg.ready` (and through it on the decoder's stall).
+        # The delay is safe: the bank written is not used by any word in the decoder nor by
+        # a block that starts in the cycle of the write (a set's final entry is written
+        # before a block that takes it looks it up, which is no earlier than the cycle after
+        # its first word is accepted).
+        entry = Signal(cfg_layout(p))
+        entry_valid = Signal()
+        m.d.sync += entry_valid.eq(self.cfg.valid & self.cfg.ready)
         with m.If(self.cfg.valid & self.cfg.ready):
-            m.d.sync += [address.eq(Mux(self.cfg.p.last, 0,
-                                        Mux(address == len(entries), address, address + 1))),
-                         pending.eq(self.cfg.p.last)]
+            m.d.sync += [entry.eq(self.cfg.p), pending.eq(self.cfg.p.last)]
+        with m.If(entry_valid):
+            m.d.sync += address.eq(Mux(entry.last, 0,
+                                       Mux(address == len(entries), address, address + 1)))
             for number, bank in enumerate(banks):
                 with m.If(active != number):
-                    self._write(m, bank, address, entries)
+                    self._write(m, bank, address, entries, entry)
 
-    def _write(self, m, bank, address, entries):
-        """Write ``cfg``'s entry into ``bank``; ``last`` also sets whether the set is whole.
+    def _write(self, m, bank, address, entries, entry):
+        """Write ``entry`` (a ``cfg`` beat) into ``bank``; ``last`` also sets whether the set is
+        whole.
 
         A book's code tables are built while its counts arrive, shortest length first: the
         canonical code and rank so far are kept in two registers, so each count costs one
@@ -167,7 +179,7 @@ class TableStore(wiring.Component):
         longest, w = p.max_code_len, p.sym_bits
         code = Signal(longest + w + 3)
         rank = Signal(w + longest.bit_length() + 2)
-        value = self.cfg.p.data
+        value = entry.data
         # One condition per entry (entries past a set's end are dropped; the set is then
         # invalid). Not a `Switch`: its case statement would not cover every address.
         for index, (kind, number, position, width, _) in enumerate(entries):
@@ -193,5 +205,5 @@ class TableStore(wiring.Component):
                     if position == longest - 1:
                         m.d.sync += book.prefix_code.eq((end <= 1 << longest)
                                                         & (rank_now + count <= 1 << w))
-        with m.If(self.cfg.p.last):
+        with m.If(entry.last):
             m.d.sync += bank.valid.eq(address == len(entries) - 1)
