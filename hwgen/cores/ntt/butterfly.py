@@ -24,26 +24,31 @@ def add_mod(a, b, q):
 
 
 def sub_mod(a, b, q):
-    """``(a − b) mod q`` for ``a, b < q``, selected by the sign of ``a − b``."""
+    """``(a − b) mod q`` for ``a, b < q``: the borrow of ``a − b`` gates the one bits of ``q``
+    added back, so no select follows the two adders."""
     difference = a - b
-    return Mux(difference[-1], difference + q, difference)[:len(a)]
+    return (difference + (difference[-1].replicate(len(a)) & q))[:len(a)]
 
 
 def half_mod(a, q):
-    """``a / 2 mod q`` for ``a < q`` (q odd): ``a >> 1`` when ``a`` is even, else
-    ``(a + q) >> 1``."""
-    return Mux(a[0], (a + q) >> 1, a >> 1)[:len(a)]
+    """``a / 2 mod q`` for ``a < q`` (q odd): ``(a + q) >> 1`` when ``a`` is odd, else
+    ``a >> 1``; bit 0 gates ``q``, so no select follows the adder."""
+    return ((a + (a[0].replicate(len(a)) & q)) >> 1)[:len(a)]
 
 
 class Butterfly(wiring.Component):
     """One radix-2 butterfly per cycle over Z_q.
 
-    The operands pass an input register (where the Gentleman-Sande sum and difference are
-    formed), the :class:`~hwgen.cores.modred.ModMul` multiplier, and an output register
-    (where the Cooley-Tukey sum and difference are formed). Operands that bypass the
-    multiplier wait in a FIFO as deep as the multiplier holds results, so the multiplier
-    alone sets the throughput. With
-    ``method: montgomery`` the product is ``a·w·R⁻¹``: callers pass twiddles times ``R``.
+    The operands pass an input register, the :class:`~hwgen.cores.modred.ModMul` multiplier,
+    and an output register. One modular adder/subtracter serves both directions: it forms the
+    Gentleman-Sande sum and difference before the input register, or the Cooley-Tukey sum and
+    difference before the output register. So that it is never needed in both places at once,
+    a butterfly of the other direction than those in flight waits until they have left the
+    multiplier (``i.ready`` is low meanwhile): a change of direction costs a drain of the
+    pipeline, consecutive butterflies of one direction flow at full rate. Operands that
+    bypass the multiplier wait in a FIFO as deep as the multiplier holds results, so the
+    multiplier alone sets the throughput. With ``method: montgomery`` the product is
+    ``a·w·R⁻¹``: callers pass twiddles times ``R``.
 
     Parameters
     ----------
@@ -59,7 +64,9 @@ class Butterfly(wiring.Component):
         See :class:`Op`; results in ``[0, q)``.
 
     Latency: the multiplier's latency plus 2 cycles. Throughput: the multiplier's (one
-    butterfly per cycle except for ``method: iterative``).
+    butterfly per cycle except for ``method: iterative``) while the direction stays; after a
+    change, ``i.ready`` stays low until the last butterfly of the other direction has left
+    the multiplier (at most the latency minus 1 cycles).
     """
 
     def __init__(self, modmul_params, side_shape):
@@ -91,23 +98,36 @@ class Butterfly(wiring.Component):
         q = self._q
         m.submodules.multiplier = multiplier = self._multiplier
         m.submodules.bypass = bypass = self._bypass
-
-        # Input register: the multiplier's operand and the value that bypasses it.
         staged = Signal.like(self.i.p)
         operand = Signal.like(self.i.p.a)
         bypassed = Signal.like(self.i.p.a)
         staged_valid = Signal()
-        taken = multiplier.i.ready & bypass.w_rdy
-        m.d.comb += self.i.ready.eq(~staged_valid | taken)
-        with m.If(self.i.ready):
-            m.d.sync += staged_valid.eq(self.i.valid)
+        bypass_out = data.View(self._bypass_layout, bypass.r_data)
+
+        # The butterflies past the input register and not yet out of the multiplier, and
+        # their direction: only they can need the shared adder/subtracter at the output.
+        drained = ~staged_valid & (bypass.level == 0)
+        flowing = Signal(Op)
+        side_op = Signal(Op)
+        m.d.comb += side_op.eq(Mux(drained, self.i.p.op, flowing))
         a, b = self.i.p.a, self.i.p.b
+        product, u = multiplier.o.p.r, bypass_out.u
+        at_input = side_op == Op.GENTLEMAN_SANDE
+        total = add_mod(Mux(at_input, a, u), Mux(at_input, b, product), q)
+        difference = sub_mod(Mux(at_input, a, u), Mux(at_input, b, product), q)
+
+        # Input register: the multiplier's operand and the value that bypasses it.
+        taken = multiplier.i.ready & bypass.w_rdy
+        free = ~staged_valid | taken
+        m.d.comb += self.i.ready.eq(free & (self.i.p.op == side_op))
+        with m.If(free):
+            m.d.sync += staged_valid.eq(self.i.valid & self.i.ready)
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [staged.eq(self.i.p), bypassed.eq(a)]
+            m.d.sync += [staged.eq(self.i.p), bypassed.eq(a), flowing.eq(self.i.p.op)]
             with m.If(self.i.p.op == Op.COOLEY_TUKEY):
                 m.d.sync += operand.eq(b)
             with m.Else():
-                m.d.sync += [operand.eq(sub_mod(a, b, q)), bypassed.eq(add_mod(a, b, q))]
+                m.d.sync += [operand.eq(difference), bypassed.eq(total)]
 
         bypass_in = data.View(self._bypass_layout, bypass.w_data)
         m.d.comb += [
@@ -122,8 +142,6 @@ class Butterfly(wiring.Component):
 
         # Output register: the Cooley-Tukey sum and difference, or the halved bypassed sum
         # and the product.
-        bypass_out = data.View(self._bypass_layout, bypass.r_data)
-        product, u = multiplier.o.p.r, bypass_out.u
         advance = Signal()
         m.d.comb += [
             advance.eq(~self.o.valid | self.o.ready),
@@ -134,8 +152,7 @@ class Butterfly(wiring.Component):
             m.d.sync += [self.o.valid.eq(multiplier.o.valid & bypass.r_rdy),
                          self.o.p.side.eq(bypass_out.side)]
             with m.If(bypass_out.op == Op.COOLEY_TUKEY):
-                m.d.sync += [self.o.p.x.eq(add_mod(u, product, q)),
-                             self.o.p.y.eq(sub_mod(u, product, q))]
+                m.d.sync += [self.o.p.x.eq(total), self.o.p.y.eq(difference)]
             with m.Else():
                 m.d.sync += [self.o.p.x.eq(half_mod(u, q)), self.o.p.y.eq(product)]
         return m

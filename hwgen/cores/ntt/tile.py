@@ -159,8 +159,10 @@ class NttTile(wiring.Component):
         of cycle ``t + flight`` (``flight`` = 1 + the butterfly latency). A stage issues
         ``n/2`` butterflies; the next stage starts after one idle cycle when the stages
         overlap, else ``flight + 1`` cycles after the last issue; a new transform starts two
-        cycles after the last issue of the previous one. ``cycles_per_transform`` is the
-        period of back-to-back transforms while the compute is the bottleneck (loading
+        cycles after the last issue of the previous one, ``direction_change_cycles`` later
+        when its direction differs. ``cycles_per_transform`` is the
+        period of back-to-back transforms in one direction while the compute is the
+        bottleneck (loading
         and unloading, ``n`` cycles each, hide behind the stages when there are four or
         more); ``butterfly_utilization`` is the share of those cycles that issue a
         butterfly. With a multiplier that takes more than one cycle per product
@@ -190,6 +192,9 @@ class NttTile(wiring.Component):
             "butterfly_utilization": issues * interval / per_transform,
             "stages_overlap": self._overlap,
             "butterfly_latency_cycles": butterfly["latency_cycles"],
+            # A transform in the other direction than the one before waits for the butterfly
+            # pipeline to drain past the multiplier (see Butterfly): this many more cycles.
+            "direction_change_cycles": butterfly["latency_cycles"] - 3,
             "twiddle_rom_entries": 2 * p.blocks,
             **({"montgomery_r": self._montgomery_r} if self._montgomery_r != 1 else {}),
         }
