@@ -1,25 +1,18 @@
 """Parameters of the bit-plane LUT core (``lut_bitplane_dot``)."""
 import dataclasses
 
-from hwgen.cores.ternary.params import FLOAT_BITS, LutPipelineParams
+from hwgen.cores.ternary.params import FLOAT_BITS, LutPipelineParams, TableParams
 from hwgen.golden import bitplane as golden
-from hwgen.params import Bool, Choice, Int, Nested, Params, ParamValueError, param, shown
+from hwgen.params import Bool, Choice, Int, Nested, ParamValueError, param, shown
 
 __all__ = ["BitplaneParams"]
 
 
 @dataclasses.dataclass(frozen=True)
-class BitplaneParams(Params):
-    mu: int = param(4, Int(1, 5), "activations per table; a table holds 2**(mu-1) entries")
-    n_tables: int = param(4, Int(1, 64),
-                          "L: tables per beat, each on its own group of mu activations; a beat "
-                          "reduces L·mu activations")
-    lanes: int = param(4, Int(1, 256), "K: output lanes (weight columns) sharing every table")
-    act_type: str = param("int", Choice("int", "fp16", "bf16"),
-                          "activations: two's complement integers, or IEEE fp16 / bfloat16 with "
-                          "round-to-nearest-even operations and full subnormal support")
-    act_bits: int = param(None, Int(4, 16),
-                          "activation width: 4..16 for int (default 8); 16 for fp16 and bf16")
+class BitplaneParams(TableParams):
+    """Shape, activations, weights (planes, precision, sign), scale groups and pipeline of
+    :class:`~hwgen.cores.bitplane.BitplaneCore`."""
+    mu: int = param(4, Int(1, 5), "activations per table (µ); a table holds 2**(µ-1) entries")
     weight_bits: int = param(4, Int(1, 4),
                              "widest weight: bit planes per code; each beat's prec picks "
                              "1..weight_bits of them at run time")
@@ -42,15 +35,6 @@ class BitplaneParams(Params):
                           "16 for floats")
     pipeline: LutPipelineParams = param(LutPipelineParams(), Nested(LutPipelineParams),
                                         "pipeline registers: table, fetch, tree_every")
-
-    @property
-    def is_float(self):
-        return self.act_type != "int"
-
-    @property
-    def reduction(self):
-        """Activations per beat (L·mu)."""
-        return self.n_tables * self.mu
 
     @property
     def beats_per_group(self):

@@ -6,7 +6,7 @@ from typing import ClassVar
 from hwgen.golden import ternary as golden
 from hwgen.params import Bool, Choice, Int, Nested, Params, ParamValueError, param, shown
 
-__all__ = ["PipelineParams", "LutPipelineParams", "TernaryParams", "LutParams",
+__all__ = ["PipelineParams", "LutPipelineParams", "TableParams", "TernaryParams", "LutParams",
            "AddSubParams", "MacParams"]
 
 FLOAT_BITS = 16
@@ -30,10 +30,9 @@ class LutPipelineParams(PipelineParams):
 
 
 @dataclasses.dataclass(frozen=True)
-class TernaryParams(Params):
-    """Parameters shared by the LUT core and both baselines (they have the same streams)."""
-    ARCHITECTURE: ClassVar[str]
-
+class TableParams(Params):
+    """The shape and activations of a core whose lanes share tables of µ-activation sums (the
+    ternary cores here, the bit-plane core of :mod:`hwgen.cores.bitplane`)."""
     mu: int = param(3, Int(1, 5), "activations per table (µ); weights travel as one key per µ")
     n_tables: int = param(4, Int(1, 64),
                           "L: tables per beat, each on its own group of µ activations; a beat "
@@ -44,6 +43,22 @@ class TernaryParams(Params):
                           "round-to-nearest-even additions and full subnormal support")
     act_bits: int = param(None, Int(4, 16),
                           "activation width: 4..16 for int (default 8); 16 for fp16 and bf16")
+
+    @property
+    def is_float(self):
+        return self.act_type != "int"
+
+    @property
+    def reduction(self):
+        """Activations per beat (L·µ)."""
+        return self.n_tables * self.mu
+
+
+@dataclasses.dataclass(frozen=True)
+class TernaryParams(TableParams):
+    """Parameters shared by the LUT core and both baselines (they have the same streams)."""
+    ARCHITECTURE: ClassVar[str]
+
     weight_format: str = param("key", Choice("key", "code2", "base3", *golden.VALUE_FORMATS),
                                "weights: a sign + half-table index per group of µ (key), "
                                "2 bits per weight (code2), 5 trits per byte (base3), or "
@@ -58,15 +73,6 @@ class TernaryParams(Params):
     @property
     def architecture(self):
         return self.ARCHITECTURE
-
-    @property
-    def is_float(self):
-        return self.act_type != "int"
-
-    @property
-    def reduction(self):
-        """Activations per beat (L·µ)."""
-        return self.n_tables * self.mu
 
     @property
     def macs_per_cycle(self):
