@@ -5,9 +5,11 @@ Properties (see :mod:`hwgen.formal.properties` and :mod:`hwgen.formal.families`)
 * ``stream``: the stream rules on every stream, tried by k-induction (an unbounded proof),
   bounded where the induction step does not close;
 * ``answer``: for one-in/one-out designs, packet accounting with the answer bound
-  ``latency_cycles`` of the manifest, by bounded model checking;
+  ``latency_cycles`` of the manifest, by PDR (unbounded; bounded model checking with
+  ``--engine yices|boolector``);
 * ``equivalence``: the design ≡ a reference, where its family has one, by bounded model
-  checking.
+  checking; for some kinds also a part of the design ≡ the reference's part, proved for
+  every input sequence by PDR (:mod:`hwgen.formal.families`).
 
 ``depth`` is the number of steps checked (``induction=True`` tries k-induction for every
 property, with ``k = depth``). A counterexample is kept as the solver's VCD and as a replay
@@ -29,9 +31,14 @@ from hwgen.flow.payload import unpack
 from hwgen.formal import families, sby, trace
 from hwgen.formal.harness import StreamHarness
 
-__all__ = ["PROPERTIES", "Result", "prove", "default_depth", "render"]
+__all__ = ["PROPERTIES", "ENGINES", "Result", "prove", "default_depth", "render"]
 
 PROPERTIES = ("stream", "answer", "equivalence")
+# Property → its engine unless the kind has another (:data:`hwgen.formal.families.ENGINES`)
+# or one is asked for. PDR proves the answer bound of every kind but the NTT tile in seconds,
+# where bounded model checking stopped at a depth; the stream rules close by k-induction as
+# fast; equivalence, which PDR does not finish for whole designs, is bounded.
+ENGINES = {"stream": "yices", "answer": "pdr", "equivalence": "yices"}
 # Properties tried by k-induction unless asked otherwise: the stream rules only involve a
 # register or two per stream, so the induction step usually closes.
 INDUCTIVE = ("stream",)
@@ -51,16 +58,19 @@ class Result:
     @property
     def verdict(self):
         o = self.outcome
-        return {"proved": "proved (k-induction)",
+        return {"proved": "proved (PDR)" if self.engine in sby.UNBOUNDED
+                else "proved (k-induction)",
                 "bounded": f"bounded to depth {o.depth}",
                 "counterexample": f"counterexample at step {o.depth}",
-                "timeout": f"timed out, bounded to depth {o.depth}",
+                "timeout": ("timed out" if self.engine in sby.UNBOUNDED
+                            else f"timed out, bounded to depth {o.depth}"),
                 "error": "error"}[o.status]
 
     def to_dict(self):
         o = self.outcome
         return {"design": self.design, "property": self.prop, "what": self.what,
                 "engine": self.engine, "status": o.status, "depth": o.depth, "seconds": round(o.seconds, 1),
+                "cpu_seconds": round(o.cpu_seconds, 1),
                 "failed": o.failed, "trace": str(o.trace) if o.trace else None,
                 "replay": str(self.replay) if self.replay else None}
 
@@ -92,25 +102,36 @@ def _check_messages(rtlil_text):
     return messages
 
 
-def _harness(design, prop, manifest):
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """One sby job: a harness, what it states, the reference's figures (for the default
+    depth), the job directory's name, the engine unless one is asked for, and whether a
+    counterexample is at the design's own ports (so it replays)."""
+    harness: object
+    what: str
+    reference: dict
+    name: str
+    engine: str
+    replays: bool = True
+
+
+def _jobs(design, prop, manifest):
+    engine = families.ENGINES.get((design.kind.name, prop), ENGINES[prop])
     if prop == "stream":
-        return StreamHarness(design.build(), bound=None), "stream rules", None
+        return [_Job(StreamHarness(design.build(), bound=None), "stream rules", None, prop,
+                     engine)]
     if prop == "answer":
         bound = manifest.get("latency_cycles")
         directions = [info["dir"] for info in manifest["streams"].values()]
         if (design.kind.name in families.NO_PACKET_ACCOUNTING or not bound
                 or sorted(directions) != ["in", "out"]):
-            return None, None, None
-        return StreamHarness(design.build(), bound=bound), \
-            f"packets answered within {bound} cycles", None
-    found = families.equivalence(design)
-    return (found.harness, f"≡ {found.reference}", found.performance) if found else (None,) * 3
-
-
-def _engine(design, prop):
-    """The solver for ``prop`` when none is asked for: yices, or the family's choice for its
-    equivalence (:data:`hwgen.formal.families.ENGINES`)."""
-    return families.ENGINES.get(design.kind.name, "yices") if prop == "equivalence" else "yices"
+            return []
+        return [_Job(StreamHarness(design.build(), bound=bound),
+                     f"packets answered within {bound} cycles", None, prop, engine)]
+    return [_Job(found.harness, f"≡ {found.reference}", found.performance,
+                 f"{prop}_{found.part}" if found.part else prop, found.engine or engine,
+                 replays=found.part is None)
+            for found in families.equivalences(design)]
 
 
 def _accepted_beats(steps, manifest, stream):
@@ -123,22 +144,20 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine=None,
           timeout=300, induction=False):
     """Run each property in ``props`` on ``design``; return their :class:`Result` list.
 
-    Jobs live in ``OUT/NAME/formal/PROPERTY``; the emitted Verilog and manifest (what a
+    Jobs live in ``OUT/NAME/formal/PROPERTY`` (``PROPERTY_PART`` for a part's proof); the emitted Verilog and manifest (what a
     counterexample replays against) are written beside them by :func:`hwgen.flow.verilog.emit`.
     """
     emitted = verilog.emit(design, out_dir)
     manifest = json.loads(emitted.manifest.read_text())
     results = []
-    for prop in props:
-        harness, what, reference = _harness(design, prop, manifest)
-        if harness is None:
-            continue
-        steps_deep = depth or default_depth(manifest, prop, reference)
-        job_dir = emitted.dir / "formal" / prop
+    for prop, job in ((prop, job) for prop in props for job in _jobs(design, prop, manifest)):
+        harness, what = job.harness, job.what
+        steps_deep = depth or default_depth(manifest, prop, job.reference)
+        job_dir = emitted.dir / "formal" / job.name
         shutil.rmtree(job_dir, ignore_errors=True)
         text = rtlil.convert(harness, name=TOP, emit_src=False)
-        inductive = induction or prop in INDUCTIVE
-        solver = engine or _engine(design, prop)
+        solver = engine or job.engine
+        inductive = induction or prop in INDUCTIVE or solver in sby.UNBOUNDED
         sby.write_job(job_dir, text, top=TOP, mode="prove" if inductive else "bmc",
                       depth=steps_deep, engine=solver, timeout=timeout)
         outcome = sby.run(job_dir, depth=steps_deep, timeout=timeout)
@@ -146,7 +165,7 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine=None,
         outcome.failed = [messages.get(name.split(".")[-1], name)
                           for name in outcome.failed]
         result = Result(design.name, prop, what, outcome, solver)
-        if outcome.status == "counterexample":
+        if outcome.status == "counterexample" and job.replays:
             steps = trace.read(outcome.trace)
             inputs = [name for name, info in manifest["streams"].items() if info["dir"] == "in"]
             owed = families.expected(design, _accepted_beats(steps, manifest, inputs[0]))
@@ -160,8 +179,10 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine=None,
 
 def render(results):
     """A Markdown table of ``results``."""
-    lines = ["| design | property | result | solver | time (s) |", "|---|---|---|---|---|"]
+    lines = ["| design | property | result | solver | time (s) | CPU time (s) |",
+             "|---|---|---|---|---|---|"]
     for result in results:
+        o = result.outcome
         lines.append(f"| {result.design} | {result.prop}: {result.what} | {result.verdict} | "
-                     f"{result.engine} | {result.outcome.seconds:.1f} |")
+                     f"{result.engine} | {o.seconds:.1f} | {o.cpu_seconds:.1f} |")
     return "\n".join(lines) + "\n"

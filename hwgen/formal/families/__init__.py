@@ -12,8 +12,8 @@ from hwgen import registry
 from hwgen.formal.families import dot, modred
 from hwgen.formal.harness import LockstepHarness
 
-__all__ = ["REFERENCES", "ENGINES", "NO_PACKET_ACCOUNTING", "EXPECTED", "equivalence",
-           "expected"]
+__all__ = ["REFERENCES", "ENGINES", "NO_PACKET_ACCOUNTING", "EXPECTED", "Equivalence",
+           "equivalences", "expected"]
 
 # Kind → the kind it is proved equivalent to, run in lockstep on the same inputs.
 REFERENCES = {
@@ -24,10 +24,18 @@ REFERENCES = {
 }
 
 
-# Kinds whose equivalence proof goes deeper in the same time with another solver than the
-# default (yices): the Huffman decoders reached depth 25 in 300 s with boolector, 18 with yices;
-# bitserial_dot ≡ bitparallel_dot depth 9 in 300 s with boolector, 8 in 600 s with yices.
-ENGINES = {"huffman_kv_decoder": "boolector", "bitserial_dot": "boolector"}
+# (kind, property) → the engine for it where the property's default
+# (:data:`hwgen.formal.prove.ENGINES`) does worse: the Huffman decoders' equivalence reached
+# depth 25 in 300 s with boolector, 18 with yices; bitserial_dot ≡ bitparallel_dot depth 9 in
+# 300 s with boolector, 8 in 600 s with yices; the LLM tile's stream rules are not closed by
+# k-induction, PDR proves them; PDR finds no invariant for the NTT's answer bound in 300 s,
+# where bounded model checking at least reaches a depth.
+ENGINES = {
+    ("huffman_kv_decoder", "equivalence"): "boolector",
+    ("bitserial_dot", "equivalence"): "boolector",
+    ("llm_tile", "stream"): "pdr",
+    ("ntt_tile", "answer"): "yices",
+}
 
 # Kinds whose answers do not follow input packets: the LLM tile answers each command beat
 # with zero or more response beats, so only the stream rules are checked on it.
@@ -38,10 +46,14 @@ NO_PACKET_ACCOUNTING = {"llm_tile"}
 class Equivalence:
     """A harness asserting the design's functional equivalence, what it is equivalent to
     and, for a reference design, that design's performance figures (its latency sets how
-    deep the proof must go)."""
+    deep the proof must go). ``part`` names a proof about a part of the design (its job
+    directory is ``equivalence_PART``), ``engine`` the engine it needs (default: as for the
+    whole design, :data:`ENGINES`)."""
     harness: object
     reference: str
     performance: dict = None
+    part: str = None
+    engine: str = None
 
 
 def _shared(values, params_class):
@@ -64,21 +76,26 @@ def _reference_params(params, kind_name):
     return kind, kind.params.from_mapping(_shared(params.to_dict(), kind.params), kind=kind_name)
 
 
-def equivalence(design):
-    """The :class:`Equivalence` for ``design``, or ``None`` if its kind has none."""
+def equivalences(design):
+    """The :class:`Equivalence` proofs for ``design`` (none if its kind has no reference)."""
     if design.kind.name == "modred":
         core = design.build()
         what = ("x · R⁻¹ mod q" if core.params.plan.method == "montgomery" else "x mod q")
-        return Equivalence(modred.SpecHarness(core), what)
+        return [Equivalence(modred.SpecHarness(core), what)]
     if getattr(design.params, "value_weights", False):
         # Weights given as values meet a full multiplier; no add/sub core takes them.
-        return None
-    if design.kind.name in REFERENCES:
-        kind, params = _reference_params(design.params, REFERENCES[design.kind.name])
-        reference = kind.build(params)
-        return Equivalence(LockstepHarness(design.build(), reference), kind.name,
-                           reference.performance)
-    return None
+        return []
+    if design.kind.name not in REFERENCES:
+        return []
+    kind, params = _reference_params(design.params, REFERENCES[design.kind.name])
+    reference = kind.build(params)
+    found = [Equivalence(LockstepHarness(design.build(), reference), kind.name,
+                         reference.performance)]
+    if design.kind.name == "bitserial_dot":
+        found.append(Equivalence(dot.engine_harness(design.params, params),
+                                 f"{kind.name}'s engine (beat sums)", part="engine",
+                                 engine="pdr"))
+    return found
 
 
 # Kind → golden output beats for accepted input beats (the replay's expected values).
