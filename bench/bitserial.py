@@ -62,6 +62,10 @@ ENGINES = (
      {"weight_bits": 8, "digit": "booth4", "digits_per_cycle": 2}),
     ("serial 8b, bit ×4", "serial", "bitserial_dot",
      {"weight_bits": 8, "digit": "bit", "digits_per_cycle": 4}),
+    ("serial 8b planes, Booth ×1", "serial", "bitserial_dot",
+     {"weight_bits": 8, "digit": "booth4", "digits_per_cycle": 1, "weight_stream": "planes"}),
+    ("serial 8b planes, Booth ×2", "serial", "bitserial_dot",
+     {"weight_bits": 8, "digit": "booth4", "digits_per_cycle": 2, "weight_stream": "planes"}),
 )
 
 

@@ -45,7 +45,8 @@ def features(kind, params):
     if p.weight_format == "bitmod":
         counts["bitmod_lanes"] = p.lanes
     if kind == "bitserial_dot":
-        counts["digit_select_bits"] = p.lanes * p.weight_bits
+        if not p.planes:  # digit planes arrive selected
+            counts["digit_select_bits"] = p.lanes * p.weight_bits
         if p.digit == "booth4":
             counts["booth_bits"] = p.lanes * sum_width * p.digits_per_cycle
     elif p.multiplier == "booth":

@@ -20,6 +20,12 @@ Weight code values:
 
 Transactions are dicts of NumPy arrays: ``a`` and ``w`` of shape (beats, lanes), ``prec``,
 ``scale`` and ``dtype`` of shape (beats,).
+
+A digit-serial engine may take its weights as **digit planes** (``weight_stream: planes``)
+instead of whole codes: a beat of ``n`` = :func:`beat_cycles` planes is ``n`` stream
+transfers, the first carrying the beat's activations, precision and scale, each carrying one
+plane of every lane's weight, most significant first, and the dot product's final transfer
+``last`` (see :func:`digit_planes`).
 """
 import numpy as np
 
@@ -27,11 +33,46 @@ __all__ = [
     "BITMOD_MAGNITUDES", "BITMOD_SPECIALS", "weight_values", "max_abs_activation",
     "max_abs_weight", "exact_acc_bits", "beat_sum_bound", "prec_is_valid", "wrap",
     "extreme_weight_code", "dot_product", "directed", "random_transactions", "to_vectors",
-    "vectors",
+    "vectors", "RADIX_BITS", "digit_count", "beat_cycles", "plane_bits", "digit_planes",
 ]
 
 BITMOD_MAGNITUDES = {4: (0, 1, 2, 3, 4, 6, 8, 12), 3: (0, 1, 2, 4)}
 BITMOD_SPECIALS = {4: (10, -10, 16, -16), 3: (3, -3, 6, -6)}
+# Bits of the weight that one digit covers: a bit, or a radix-4 Booth digit.
+RADIX_BITS = {"bit": 1, "booth4": 2}
+
+
+def digit_count(digit, weight_format, bits):
+    """Digits that encode a ``bits``-bit code (``bitmod``: its mantissa) in ``digit`` form.
+
+    Booth needs a leading zero for codes without a sign bit (``uint``, BitMoD mantissas)."""
+    if digit == "bit":
+        return bits
+    return -(-(bits + (weight_format != "int")) // 2)
+
+
+def beat_cycles(p, prec):
+    """Cycles (and, with digit planes, planes) of a beat of ``int``/``uint`` codes at a valid
+    ``prec`` in a digit-serial engine."""
+    return -(-digit_count(p.digit, p.weight_format, prec) // p.digits_per_cycle)
+
+
+def plane_bits(p):
+    """Width of one lane's digit plane: ``digits_per_cycle`` digits, and for Booth digits the
+    bit below them, which the lowest digit reads (0 in the least significant plane)."""
+    return p.digits_per_cycle * RADIX_BITS[p.digit] + (p.digit == "booth4")
+
+
+def digit_planes(p, values, prec):
+    """The digit planes of integer weight ``values`` (one beat, any shape) at ``prec``, most
+    significant first: the value in ``n·s`` bits (two's complement; ``n`` planes of ``s``
+    bits), cut into ``s``-bit slices, each with the bit below it for Booth digits."""
+    slice_bits = p.digits_per_cycle * RADIX_BITS[p.digit]
+    count = beat_cycles(p, prec)
+    booth = int(p.digit == "booth4")
+    extended = (np.asarray(values, dtype=np.int64) % (1 << (count * slice_bits))) << booth
+    mask = (1 << plane_bits(p)) - 1
+    return [(extended >> (index * slice_bits)) & mask for index in reversed(range(count))]
 
 
 def weight_values(codes, weight_format, weight_bits, prec, dtype):
@@ -209,8 +250,31 @@ def random_transactions(p, count, seed):
     return cases
 
 
+def _plane_transfers(p, beat, rng):
+    """A beat as digit-plane transfers. Fields read only on the first plane are random on
+    the others; a beat at an invalid precision is one transfer (the low bits of its codes)."""
+    prec = beat["prec"]
+    if prec_is_valid(prec, p.weight_format, p.weight_bits):
+        values = weight_values(beat["w"], p.weight_format, p.weight_bits, prec, 0)
+        planes = digit_planes(p, values, prec)
+    else:
+        planes = [np.asarray(beat["w"]) & ((1 << plane_bits(p)) - 1)]
+    a_low = -(1 << (p.act_bits - 1)) if p.act_signed else 0
+    transfers = [dict(beat, w=planes[0].tolist(), last=0)]
+    for plane in planes[1:]:
+        transfers.append({
+            "a": rng.integers(a_low, a_low + (1 << p.act_bits), p.lanes).tolist(),
+            "w": plane.tolist(), "prec": int(rng.integers(0, 1 << p.weight_bits.bit_length())),
+            "scale": int(rng.integers(0, 1 << p.scale_bits)), "last": 0})
+    transfers[-1]["last"] = beat["last"]
+    return transfers
+
+
 def to_vectors(p, transactions):
-    """Stream vectors (see :mod:`hwgen.golden`) for ``transactions``."""
+    """Stream vectors (see :mod:`hwgen.golden`) for ``transactions``: one transfer per beat,
+    or with ``weight_stream: planes`` one per digit plane."""
+    planes = getattr(p, "weight_stream", "codes") == "planes"
+    rng = np.random.default_rng(len(transactions))
     beats, results = [], []
     for transaction in transactions:
         count = len(transaction["a"])
@@ -221,7 +285,7 @@ def to_vectors(p, transactions):
                 beat["dtype"] = int(transaction["dtype"][index])
             else:
                 beat["prec"] = int(transaction["prec"][index])
-            beats.append(beat)
+            beats.extend(_plane_transfers(p, beat, rng) if planes else [beat])
         y, err = dot_product(p, transaction)
         results.append({"y": y, "err": err})
     return {"inputs": {"i": beats}, "outputs": {"o": results}}

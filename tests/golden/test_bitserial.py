@@ -88,3 +88,37 @@ def test_vectors_are_directed_then_random():
     assert both["inputs"]["i"][:len(directed["inputs"]["i"])] == directed["inputs"]["i"]
     assert len(both["outputs"]["o"]) == len(directed["outputs"]["o"]) + 10
     assert golden.vectors(p, 10, seed=1) == both
+
+
+@pytest.mark.parametrize("digit,digits_per_cycle", [("booth4", 1), ("booth4", 2), ("bit", 1),
+                                                    ("bit", 3)])
+@pytest.mark.parametrize("weight_format", ["int", "uint"])
+def test_digit_planes_spell_every_value(digit, digits_per_cycle, weight_format):
+    weight_bits = 7
+    p = BitSerialParams(weight_bits=weight_bits, weight_format=weight_format, digit=digit,
+                        digits_per_cycle=digits_per_cycle, weight_stream="planes")
+    for prec, code in itertools.product(range(2, weight_bits + 1), range(1 << weight_bits)):
+        value = slow_value(code, weight_format, weight_bits, prec, 0)
+        planes = [int(plane) for plane in golden.digit_planes(p, value, prec)]
+        assert len(planes) == golden.beat_cycles(p, prec)
+        assert all(0 <= plane < 1 << golden.plane_bits(p) for plane in planes)
+        total = 0
+        for index, plane in enumerate(planes):
+            if digit == "booth4":
+                # Digit j of a plane reads bits 2j (the one below), 2j+1 and 2j+2.
+                digits = [((plane >> (2 * j)) & 1) + ((plane >> (2 * j + 1)) & 1)
+                          - 2 * ((plane >> (2 * j + 2)) & 1) for j in range(digits_per_cycle)]
+                radix = 4
+            else:
+                digits = [(plane >> j) & 1 for j in range(digits_per_cycle)]
+                if weight_format == "int" and index == 0:
+                    digits[-1] = -digits[-1]
+                radix = 2
+            total = total * radix ** digits_per_cycle + sum(
+                digit_value * radix ** j for j, digit_value in enumerate(digits))
+        assert total == value, (prec, code, planes)
+        # Booth planes overlap: each plane's lowest bit is the next plane's top bit.
+        if digit == "booth4":
+            for upper, lower in zip(planes, planes[1:]):
+                assert upper & 1 == lower >> (2 * digits_per_cycle)
+            assert planes[-1] & 1 == 0

@@ -31,7 +31,21 @@ ENGINES = [
     ("parallel", dict(multiplier="array")),
     ("parallel", dict(multiplier="booth", pipeline_tree=True)),
 ]
-ENGINE_IDS = ["-".join(map(str, [kind, *options.values()])) for kind, options in ENGINES]
+# Digit-serial engines fed digit planes (int and uint codes only).
+PLANE_ENGINES = [
+    ("serial", dict(digit="booth4", digits_per_cycle=2, weight_stream="planes")),
+    ("serial", dict(digit="booth4", pipeline_tree=True, weight_stream="planes")),
+    ("serial", dict(digit="bit", weight_stream="planes")),
+    ("serial", dict(digit="bit", digits_per_cycle=3, weight_stream="planes")),
+]
+PLANE_CONFIGS = [config for config in CONFIGS if config.get("weight_format") != "bitmod"]
+
+
+def engine_ids(engines):
+    return ["-".join(map(str, [kind, *options.values()])) for kind, options in engines]
+
+
+ENGINE_IDS = engine_ids(ENGINES)
 
 
 def build(kind, kwargs, options=None):
@@ -51,6 +65,15 @@ def test_matches_golden_under_backpressure(kind, options, kwargs):
     run_vectors(dut, vectors, valid_prob=0.6, ready_prob=0.5, seed=4)
 
 
+@pytest.mark.parametrize("kwargs", PLANE_CONFIGS,
+                         ids=lambda kwargs: "-".join(map(str, kwargs.values())))
+@pytest.mark.parametrize("kind,options", PLANE_ENGINES, ids=engine_ids(PLANE_ENGINES))
+def test_digit_planes_match_golden_under_backpressure(kind, options, kwargs):
+    params, dut = build(kind, kwargs, options)
+    vectors = golden.vectors(params, 25, seed=11)
+    run_vectors(dut, vectors, valid_prob=0.6, ready_prob=0.5, seed=4)
+
+
 def one_beat_dot(params, prec=None):
     prec = params.weight_bits if prec is None else prec
     return golden.to_vectors(params, [{
@@ -58,7 +81,8 @@ def one_beat_dot(params, prec=None):
         "prec": np.array([prec]), "scale": np.array([1]), "dtype": np.array([0])}])
 
 
-@pytest.mark.parametrize("kind,options", ENGINES, ids=ENGINE_IDS)
+@pytest.mark.parametrize("kind,options", ENGINES + PLANE_ENGINES,
+                         ids=engine_ids(ENGINES + PLANE_ENGINES))
 def test_declared_latency_is_the_measured_one(kind, options):
     params, dut = build(kind, CONFIGS[0], options)
     stats = run_vectors(dut, one_beat_dot(params))
@@ -70,9 +94,12 @@ def test_declared_latency_is_the_measured_one(kind, options):
 @pytest.mark.parametrize("digit,digits_per_cycle", [("bit", 1), ("booth4", 1), ("bit", 3),
                                                     ("booth4", 2)])
 @pytest.mark.parametrize("weight_format", ["int", "uint"])
-def test_cycles_per_beat_follow_the_runtime_precision(digit, digits_per_cycle, weight_format):
+@pytest.mark.parametrize("weight_stream", ["codes", "planes"])
+def test_cycles_per_beat_follow_the_runtime_precision(digit, digits_per_cycle, weight_format,
+                                                      weight_stream):
     params = BitSerialParams(lanes=2, weight_bits=7, weight_format=weight_format, digit=digit,
-                             digits_per_cycle=digits_per_cycle, group_size=4, max_len=64)
+                             digits_per_cycle=digits_per_cycle, group_size=4, max_len=64,
+                             weight_stream=weight_stream)
     dut = BitSerialDot(params)
     for prec, cycles in dut.performance["cycles_per_beat_by_prec"].items():
         beats = 12
@@ -81,7 +108,8 @@ def test_cycles_per_beat_follow_the_runtime_precision(digit, digits_per_cycle, w
                        "w": rng.integers(0, 128, (beats, 2)), "prec": np.full(beats, int(prec)),
                        "scale": np.full(beats, 3), "dtype": np.zeros(beats, dtype=int)}
         stats = run_vectors(dut, golden.to_vectors(params, [transaction]))
-        assert stats["accepted"]["i"] == beats
+        # With digit planes a beat is one transfer per cycle it takes.
+        assert stats["accepted"]["i"] == beats * (int(cycles) if params.planes else 1)
         first, last = stats["first_accept"]["i"], stats["last_emit"]["o"]
         full_precision = dut.performance["cycles_per_beat"]
         assert last - first == ((beats - 1) * cycles + dut.performance["latency_cycles"]
@@ -97,8 +125,9 @@ def test_bit_parallel_takes_one_beat_per_cycle():
     assert elapsed == beats - 1 + dut.performance["latency_cycles"]
 
 
-def test_bad_precision_flags_only_its_own_dot_product():
-    params, dut = build("serial", CONFIGS[0])
+@pytest.mark.parametrize("weight_stream", ["codes", "planes"])
+def test_bad_precision_flags_only_its_own_dot_product(weight_stream):
+    params, dut = build("serial", CONFIGS[0], dict(digit="booth4", weight_stream=weight_stream))
     good = {"a": np.full((2, 4), 3), "w": np.full((2, 4), 5), "prec": np.array([4, 4]),
             "scale": np.array([2, 2]), "dtype": np.zeros(2, dtype=int)}
     bad = dict(good, prec=np.array([4, 7]))
@@ -130,6 +159,10 @@ def test_bad_precision_flags_only_its_own_dot_product():
     (dict(digits_per_cycle=0), ValueError,
      r"^digits_per_cycle must be an integer between 1 and 8, not 0$"),
     (dict(pipeline_tree="yes"), TypeError, r"^pipeline_tree must be true or false, not 'yes'$"),
+    (dict(weight_stream="plane"), ValueError,
+     r"^weight_stream must be one of 'codes', 'planes', not 'plane'; did you mean 'planes'\?$"),
+    (dict(weight_format="bitmod", weight_stream="planes"), ValueError,
+     r"^weight_stream must be 'codes' for weight_format 'bitmod', not 'planes'$"),
 ])
 def test_parameter_rules(kwargs, error, message):
     with pytest.raises(error, match=message):

@@ -12,20 +12,26 @@ from amaranth.lib.wiring import In, Out
 from hwgen.cores.bitserial.accumulate import (GroupScaleAccumulator, beat_sum_layout,
                                               result_layout)
 from hwgen.cores.bitserial.decode import BitModTable
-from hwgen.cores.bitserial.lane import RADIX_BITS, DigitLane, MultiplierLane, digit_count
+from hwgen.cores.bitserial.lane import DigitLane, MultiplierLane
 from hwgen.cores.bitserial.params import BitParallelParams, BitSerialParams
 from hwgen.cores.common import popcount, signed_width
-from hwgen.golden.bitserial import beat_sum_bound
+from hwgen.golden.bitserial import (RADIX_BITS, beat_cycles, beat_sum_bound, digit_count,
+                                    plane_bits)
 
 __all__ = ["input_layout", "BitSerialEngine", "BitParallelEngine", "BitSerialDot",
            "BitParallelDot"]
 
 
+def _planes(p):
+    return getattr(p, "planes", False)
+
+
 def input_layout(p):
-    """Payload of ``i``: activations, weight codes, and per-beat/per-group side information."""
+    """Payload of ``i``: activations, weight codes (or digit planes), and per-beat/per-group
+    side information."""
     fields = {
         "a": data.ArrayLayout(signed(p.act_bits) if p.act_signed else p.act_bits, p.lanes),
-        "w": data.ArrayLayout(p.weight_bits, p.lanes),
+        "w": data.ArrayLayout(plane_bits(p) if _planes(p) else p.weight_bits, p.lanes),
     }
     if p.has_prec:
         fields["prec"] = p.weight_bits.bit_length()
@@ -54,7 +60,7 @@ class _Engine(wiring.Component):
     :meth:`cycles` cycles, one slice of its weight digits per cycle, most significant first;
     the next beat is taken on the last of them. The lanes' terms meet in an adder tree
     (registered halfway with ``pipeline_tree``) whose sum is registered; several slices are
-    folded in Horner order, ``acc = R·acc + sum``.
+    folded in Horner order into the output register, ``acc = R·acc + sum``.
 
     Latency: :attr:`LATENCY` cycles from the transfer of a one-cycle beat to its sum on
     ``o``; a beat of ``c`` cycles takes ``c − 1`` more.
@@ -79,7 +85,7 @@ class _Engine(wiring.Component):
 
     @property
     def LATENCY(self):
-        return 2 + self._p.pipeline_tree + (self.max_cycles() > 1)
+        return 2 + self._p.pipeline_tree
 
     def cycles(self, prec=None):
         """Cycles spent on a beat at precision ``prec`` (default: ``weight_bits``)."""
@@ -143,6 +149,33 @@ class _Engine(wiring.Component):
                          scale.eq(current_scale), dtype.eq(current_dtype)]
         return group_end, current_scale, current_dtype
 
+    def _decode_cycles(self, m, prec, cycles):
+        """Drive ``cycles`` with the cycles of a beat at ``prec`` (1 at an invalid one)."""
+        with m.Switch(prec):
+            for valid in range(2, self._p.weight_bits + 1):
+                with m.Case(valid):
+                    m.d.comb += cycles.eq(self.cycles(valid))
+            with m.Default():
+                m.d.comb += cycles.eq(1)
+
+    def _take_planes(self, m, beat, held, step, advance):
+        """Digit planes into the input register, one per cycle: a beat's activations,
+        precision and scale are taken with its first plane and held, its weight plane and
+        ``last`` with every plane; ``step`` is the held plane's index in its beat."""
+        incoming = Signal(range(self.max_cycles()), name="incoming_step")
+        cycles = Signal(range(self.max_cycles() + 1), name="incoming_cycles")
+        self._decode_cycles(m, Mux(incoming == 0, self.i.p.prec, beat.prec), cycles)
+        m.d.comb += self.i.ready.eq(~held | advance)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [beat.w.eq(self.i.p.w), beat.last.eq(self.i.p.last), held.eq(1),
+                         step.eq(incoming), incoming.eq(Mux(incoming == cycles - 1, 0,
+                                                            incoming + 1))]
+            with m.If(incoming == 0):
+                m.d.sync += [beat.a.eq(self.i.p.a), beat.prec.eq(self.i.p.prec),
+                             beat.scale.eq(self.i.p.scale)]
+        with m.Elif(advance):
+            m.d.sync += held.eq(0)
+
     def elaborate(self, platform):
         m = Module()
         p = self._p
@@ -160,44 +193,41 @@ class _Engine(wiring.Component):
         prec_ok = Signal()
         if p.has_prec:
             m.d.comb += prec_ok.eq((beat.prec >= 2) & (beat.prec <= p.weight_bits))
-            with m.Switch(beat.prec):
-                for prec in range(2, p.weight_bits + 1):
-                    with m.Case(prec):
-                        m.d.comb += cycles.eq(self.cycles(prec))
-                with m.Default():
-                    m.d.comb += cycles.eq(1)
+            self._decode_cycles(m, beat.prec, cycles)
         else:
             m.d.comb += [prec_ok.eq(1), cycles.eq(self.cycles())]
         m.d.comb += [slice_index.eq(cycles - 1 - step), final.eq(slice_index == 0)]
         done = held & advance & final
-        m.d.comb += self.i.ready.eq(~held | (advance & final))
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [beat.eq(self.i.p), held.eq(1)]
-        with m.Elif(done):
-            m.d.sync += held.eq(0)
-        with m.If(held & advance):
-            m.d.sync += step.eq(Mux(final, 0, step + 1))
+        if _planes(p):
+            self._take_planes(m, beat, held, step, advance)
+        else:
+            m.d.comb += self.i.ready.eq(~held | (advance & final))
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += [beat.eq(self.i.p), held.eq(1)]
+            with m.Elif(done):
+                m.d.sync += held.eq(0)
+            with m.If(held & advance):
+                m.d.sync += step.eq(Mux(final, 0, step + 1))
         group_end, scale, dtype = self._track_groups(m, beat, done)
 
         # Lanes, with what they share.
-        shared = []
-        if p.has_prec:
+        if self._bitmod:
+            special = self._bitmod.special(m, dtype)
+        elif not _planes(p):
             below_prec = Signal(p.weight_bits)
             sign_at = Signal(p.weight_bits)
             m.d.comb += [below_prec.eq(Cat(*[beat.prec > k for k in range(p.weight_bits)])),
                          sign_at.eq(Cat(*[beat.prec == k + 1 for k in range(p.weight_bits)]))]
-        else:
-            special = self._bitmod.special(m, dtype)
         lanes = []
         for index in range(p.lanes):
             lane = self._lane()
             m.submodules[f"lane{index}"] = lane
             m.d.comb += [lane.a.eq(beat.a[index]), lane.code.eq(beat.w[index])]
-            if p.has_prec:
+            if hasattr(lane, "below_prec"):
                 m.d.comb += lane.below_prec.eq(below_prec)
                 if p.weight_format == "int":
                     m.d.comb += lane.sign_at.eq(sign_at)
-            else:
+            elif self._bitmod:
                 m.d.comb += [lane.special_mantissa.eq(special[0]),
                              lane.special_exponent.eq(special[1]),
                              lane.special_negative.eq(special[2])]
@@ -232,21 +262,15 @@ class _Engine(wiring.Component):
                              self.o.p.sum.eq(total)]
             return m
 
-        stage_sum = register(total, "stage_sum")
-        stage_info = register(info, "stage_info")
-        stage_control = register(control, "stage_control")
-
-        # Fold the slices in Horner order; emit the beat sum after its last slice.
+        # Fold the slices in Horner order straight into the output register, which holds the
+        # partial sum while ``o.valid`` is low; emit the beat sum after its last slice.
         horner = Signal(signed(self._sum_width))
-        beat_acc = Signal(signed(self._sum_width))
-        m.d.comb += horner.eq(Mux(stage_control.first, stage_sum,
-                                  (beat_acc << self._slice_bits()) + stage_sum))
+        m.d.comb += horner.eq(Mux(control.first, total,
+                                  (self.o.p.sum << self._slice_bits()) + total))
         with m.If(advance):
-            m.d.sync += self.o.valid.eq(stage_control.valid & stage_control.final)
-            with m.If(stage_control.valid):
-                m.d.sync += beat_acc.eq(horner)
-                with m.If(stage_control.final):
-                    m.d.sync += [self.o.p.eq(stage_info), self.o.p.sum.eq(horner)]
+            m.d.sync += self.o.valid.eq(control.valid & control.final)
+            with m.If(control.valid):
+                m.d.sync += [self.o.p.eq(info), self.o.p.sum.eq(horner)]
         return m
 
 
@@ -255,7 +279,9 @@ class BitSerialEngine(_Engine):
 
     A digit is a weight bit (``digit="bit"``) or a radix-4 Booth digit in {−2..2}
     (``digit="booth4"``); BitMoD codes are walked as their odd mantissa, the activation being
-    shifted by the exponent. Cycles per beat (:meth:`cycles`): ⌈digits / digits_per_cycle⌉,
+    shifted by the exponent. With ``weight_stream="planes"`` each cycle's slice arrives on
+    ``i`` as a digit plane, so the input register holds one plane per lane instead of the
+    whole code, and lanes need neither the precision nor a slice select. Cycles per beat (:meth:`cycles`): ⌈digits / digits_per_cycle⌉,
     where ``bit`` has ``prec`` digits (``int``/``uint``) or the mantissa width (``bitmod``:
     3 for 4-bit, 2 for 3-bit codes) and ``booth4`` ⌈prec/2⌉ (``int``), ⌈(prec+1)/2⌉
     (``uint``), 2 (``bitmod``).
@@ -267,17 +293,16 @@ class BitSerialEngine(_Engine):
         p = self._p
         if self._bitmod is not None:
             digits = digit_count(p.digit, "bitmod", self._bitmod.mantissa_bits)
-        else:
-            digits = digit_count(p.digit, p.weight_format,
-                                 p.weight_bits if prec is None else prec)
-        return -(-digits // p.digits_per_cycle)
+            return -(-digits // p.digits_per_cycle)
+        return beat_cycles(p, p.weight_bits if prec is None else prec)
 
     def _slice_bits(self):
         return RADIX_BITS[self._p.digit] * self._p.digits_per_cycle
 
     def _lane(self):
         p = self._p
-        return DigitLane(p, digit=p.digit, digits=p.digits_per_cycle, slices=self.max_cycles())
+        return DigitLane(p, digit=p.digit, digits=p.digits_per_cycle, slices=self.max_cycles(),
+                         planes=p.planes)
 
 
 class BitParallelEngine(_Engine):

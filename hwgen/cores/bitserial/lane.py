@@ -11,21 +11,9 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.cores.bitserial.decode import BitModTable, extend_code
 from hwgen.cores.common import signed_width
-from hwgen.golden.bitserial import max_abs_activation
+from hwgen.golden.bitserial import RADIX_BITS, digit_count, max_abs_activation
 
-__all__ = ["DigitLane", "MultiplierLane", "digit_count"]
-
-# Bits of the weight that one digit covers: a bit, or a radix-4 Booth digit.
-RADIX_BITS = {"bit": 1, "booth4": 2}
-
-
-def digit_count(digit, weight_format, bits):
-    """Digits that encode a ``bits``-bit code (``bitmod``: its mantissa) in ``digit`` form.
-
-    Booth needs a leading zero for codes without a sign bit (``uint``, BitMoD mantissas)."""
-    if digit == "bit":
-        return bits
-    return -(-(bits + (weight_format != "int")) // 2)
+__all__ = ["DigitLane", "MultiplierLane"]
 
 
 def _activation_shape(p):
@@ -41,17 +29,18 @@ def _bitmod_ports(table):
 class _Lane(wiring.Component):
     """Ports every lane has: ``a``, ``code``, and the shared decoding inputs of its format."""
 
-    def __init__(self, params, members):
+    def __init__(self, params, members, *, plane_bits=None):
         p = params
         self._p = p
         self._bitmod = BitModTable(p.weight_bits) if p.weight_format == "bitmod" else None
-        members = {"a": In(_activation_shape(p)), "code": In(p.weight_bits), **members}
-        if p.has_prec:
+        members = {"a": In(_activation_shape(p)), "code": In(plane_bits or p.weight_bits),
+                   **members}
+        if self._bitmod:
+            members.update(_bitmod_ports(self._bitmod))
+        elif not plane_bits:  # a digit plane arrives extended to its precision
             members["below_prec"] = In(p.weight_bits)
             if p.weight_format == "int":
                 members["sign_at"] = In(p.weight_bits)
-        else:
-            members.update(_bitmod_ports(self._bitmod))
         super().__init__(members)
 
     def _sign_at(self):
@@ -80,10 +69,14 @@ class DigitLane(_Lane):
     ``term = Σ_j row_j · R^j`` with ``R`` = 2 (``bit``) or 4 (``booth4``), and the slice's
     value times ``A`` is ``term + Σ_j invert_j · R^j``.
 
+    With ``planes`` the lane is given the slice itself, a digit plane (see
+    :func:`hwgen.golden.bitserial.digit_planes`), instead of the whole code: it has no
+    precision inputs and no slice select.
+
     Members
     -------
     a, code : ``In``
-        The activation and the weight code.
+        The activation and the weight code (``planes``: the digit plane).
     below_prec : ``In(weight_bits)``
         ``int``/``uint``: bit ``k`` is set for code bits under the runtime precision.
     sign_at : ``In(weight_bits)``
@@ -91,18 +84,19 @@ class DigitLane(_Lane):
     special_mantissa, special_exponent, special_negative : ``In``
         ``bitmod``: the group's special value.
     slice : ``In(range(slices))``
-        When ``slices > 1``.
+        When ``slices > 1``, without ``planes``.
     first : ``In(1)``
         ``digit="bit"``, ``int`` and ``slices > 1``: the slice is the most significant one of
         the beat, whose top bit is the (negative) sign bit.
     term : ``Out(signed(...))``, invert : ``Out(digits)``
     """
 
-    def __init__(self, params, *, digit, digits, slices):
+    def __init__(self, params, *, digit, digits, slices, planes=False):
         p = params
         self._digit = digit
         self._digits = digits
         self._slices = slices
+        self._planes = planes
         self.radix_bits = RADIX_BITS[digit]
         radix = 1 << self.radix_bits
         bitmod = BitModTable(p.weight_bits) if p.weight_format == "bitmod" else None
@@ -112,11 +106,13 @@ class DigitLane(_Lane):
         bound = (top * largest_digit + 1) * (radix ** digits - 1) // (radix - 1)
         self._row_width = signed_width(-top * largest_digit - 1, top * largest_digit)
         members = {"term": Out(signed(signed_width(-bound, bound))), "invert": Out(digits)}
+        window_bits = digits * self.radix_bits + (digit == "booth4")
         if slices > 1:
-            members["slice"] = In(range(slices))
+            if not planes:
+                members["slice"] = In(range(slices))
             if digit == "bit" and p.weight_format == "int":
                 members["first"] = In(1)
-        super().__init__(params, members)
+        super().__init__(params, members, plane_bits=window_bits if planes else None)
 
     def elaborate(self, platform):
         m = Module()
@@ -125,36 +121,39 @@ class DigitLane(_Lane):
         width = self._slices * self._digits * radix_bits
         lane_negative = Const(0, 1)
         activation = self.a
-        if self._bitmod:
-            mantissa, activation, lane_negative = self._decoded(m)
-            source = Cat(mantissa, Const(0, width - len(mantissa)))
+        if self._planes:
+            window = self.code
         else:
-            # Bits read at a precision: those of the slices its beat walks.
-            slice_bits = self._digits * radix_bits
+            if self._bitmod:
+                mantissa, activation, lane_negative = self._decoded(m)
+                source = Cat(mantissa, Const(0, width - len(mantissa)))
+            else:
+                # Bits read at a precision: those of the slices its beat walks.
+                slice_bits = self._digits * radix_bits
 
-            def read_below(prec):
-                digits = digit_count(self._digit, p.weight_format, prec)
-                return -(-digits // self._digits) * slice_bits
+                def read_below(prec):
+                    digits = digit_count(self._digit, p.weight_format, prec)
+                    return -(-digits // self._digits) * slice_bits
 
-            source = extend_code(self.code, self.below_prec, self._sign_at(), width,
-                                 read_below)
-        # Materialized once: every digit below reads these bits.
-        extended = Signal(width, name="extended")
-        m.d.comb += extended.eq(source)
+                source = extend_code(self.code, self.below_prec, self._sign_at(), width,
+                                     read_below)
+            # Materialized once: every digit below reads these bits.
+            extended = Signal(width, name="extended")
+            m.d.comb += extended.eq(source)
 
-        # The slice's bits (Booth: with the bit below the slice, which its lowest digit reads).
-        window_bits = self._digits * radix_bits + (radix_bits == 2)
-        padded = Cat(Const(0, 1), extended) if radix_bits == 2 else extended
-        window = Signal(window_bits, name="window")
-        if self._slices == 1:
-            m.d.comb += window.eq(padded[:window_bits])
-        else:
-            step = self._digits * radix_bits
-            with m.Switch(self.slice):
-                for index in range(self._slices):
-                    with m.Case(index):
-                        m.d.comb += window.eq(padded[index * step:index * step + window_bits])
-
+            # The slice's bits (Booth: with the bit below the slice, which its lowest digit
+            # reads).
+            window_bits = self._digits * radix_bits + (radix_bits == 2)
+            padded = Cat(Const(0, 1), extended) if radix_bits == 2 else extended
+            window = Signal(window_bits, name="window")
+            if self._slices == 1:
+                m.d.comb += window.eq(padded[:window_bits])
+            else:
+                step = self._digits * radix_bits
+                with m.Switch(self.slice):
+                    for index in range(self._slices):
+                        with m.Case(index):
+                            m.d.comb += window.eq(padded[index * step:index * step + window_bits])
         if self._digit == "bit" and p.weight_format == "int":
             top_negative = self.first if self._slices > 1 else Const(1, 1)
         else:

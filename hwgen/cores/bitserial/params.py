@@ -60,6 +60,20 @@ class BitSerialParams(DotParams):
     digit: str = param("bit", Choice("bit", "booth4"),
                        "weight digit: one bit, or one radix-4 Booth digit")
     digits_per_cycle: int = param(1, Int(1, 8), "weight digits every lane consumes per cycle")
+    weight_stream: str = param("codes", Choice("codes", "planes"),
+                               "weights arrive as whole codes, held for the beat, or as digit "
+                               "planes, one per cycle (int and uint codes)")
+
+    def check(self):
+        super().check()
+        if self.weight_stream == "planes" and self.weight_format == "bitmod":
+            raise ParamValueError("weight_stream", "must be 'codes' for weight_format 'bitmod', "
+                                                   "not 'planes'")
+
+    @property
+    def planes(self):
+        """Whether weights arrive as digit planes."""
+        return self.weight_stream == "planes"
 
 
 @dataclasses.dataclass(frozen=True)
