@@ -12,12 +12,16 @@ register, so the register that feeds an engine at its rate (a digit-serial engin
 beat for several cycles) is in every area figure. The engines:
 
 * bit-parallel, 8-bit weights: the engine a user needs for 8-bit layers, one beat per cycle
-  at any precision; `array` (the narrowest exact multiplier, 8×8) and `booth` (radix-4 Booth
+  at any precision; `array` (the narrowest exact multiplier, 8×8, mapped by ABC, and mapped
+  by Yosys' Booth pass, `synth -booth`: generic gates only, flat) and `booth` (radix-4 Booth
   rows) multipliers;
-* bit-parallel, fixed 4-bit weights (8×4 multipliers), both multipliers: cannot run 8-bit
+* bit-parallel, fixed 4-bit weights (8×4 multipliers), the same three: cannot run 8-bit
   layers;
 * digit-serial, 8-bit weights: radix-4 Booth digits, 1 or 2 per lane per cycle, and plain
-  bits, 4 per cycle. A beat at precision p takes ⌈digits(p) / digits per cycle⌉ cycles.
+  bits, 4 per cycle, fed whole codes (held for the beat); and Booth digits fed as digit
+  planes (`weight_stream: planes`: the engine holds the activations and one plane per lane,
+  5 bits for two Booth digits). A beat at precision p takes ⌈digits(p) / digits per cycle⌉
+  cycles.
 
 Columns: GE is the generic CMOS estimate (`stat -tech cmos`, a flop at 4 GE); "GE std" prices
 each flop at 5.7 GE (a standard-cell DFF, Nangate45) and is what the efficiency columns use.
@@ -36,7 +40,7 @@ import argparse
 import json
 
 from hwgen.config import from_mapping
-from hwgen.flow import measure as measuring, pnr, tools, verilog
+from hwgen.flow import measure as measuring, pnr, synth, tools, verilog
 from hwgen.flow.synth import DEFAULT_TIMEOUT
 
 WORK = "build/bench_bitserial"
@@ -46,14 +50,20 @@ MIX = {3: 0.4, 4: 0.4, 8: 0.2}
 DEVICE = "85k"
 
 BASE = {"weight_format": "int", "scale_bits": 8, "pipeline_tree": True}
-# (label, family, kind, extra parameters); family groups the baselines.
+# (label, family, kind, extra parameters[, Yosys synth flags]); family groups the baselines.
+# Engines with synth flags are measured in generic gates only (flat), their `*` mapped by
+# Yosys' Booth pass.
 ENGINES = (
     ("bit-parallel 8b, array", "parallel8", "bitparallel_dot",
      {"weight_bits": 8, "multiplier": "array"}),
+    ("bit-parallel 8b, array, synth -booth", "parallel8", "bitparallel_dot",
+     {"weight_bits": 8, "multiplier": "array"}, "-booth"),
     ("bit-parallel 8b, Booth", "parallel8", "bitparallel_dot",
      {"weight_bits": 8, "multiplier": "booth"}),
     ("bit-parallel 4b, array", "parallel4", "bitparallel_dot",
      {"weight_bits": 4, "multiplier": "array"}),
+    ("bit-parallel 4b, array, synth -booth", "parallel4", "bitparallel_dot",
+     {"weight_bits": 4, "multiplier": "array"}, "-booth"),
     ("bit-parallel 4b, Booth", "parallel4", "bitparallel_dot",
      {"weight_bits": 4, "multiplier": "booth"}),
     ("serial 8b, Booth ×1", "serial", "bitserial_dot",
@@ -96,9 +106,21 @@ def mixed_cycles(figures, weight_bits):
     return sum(share * count for share, count in zip(MIX.values(), cycles))
 
 
-def area(kind, params, timeout):
+def area(kind, params, timeout, flags=""):
+    """Area on every target, or with synth ``flags`` in generic gates only (flat)."""
     try:
-        return measuring.measure(kind, params, work_dir=f"{WORK}/measure", timeout=timeout)
+        if not flags:
+            return measuring.measure(kind, params, work_dir=f"{WORK}/measure", timeout=timeout)
+        design = from_mapping({"name": "bench_dot", "kind": kind, "params": params})
+        emitted = verilog.emit(design, f"{WORK}/flags/{design.digest}")
+        key = measuring.cache_key(emitted.verilog.read_text(), "generic", design.name,
+                                  f"synth {flags}")
+        report = measuring.cached(
+            measuring.DEFAULT_CACHE / "synth" / f"{key}.json",
+            lambda: synth.run_synthesis(design, emitted, "generic", timeout=timeout,
+                                        hierarchy=False, flags=flags))[0]
+        return {"generic": synth.area_of("generic", report["cells"],
+                                         report["area"]["transistors"])}
     except tools.ToolTimeout:
         return None
 
@@ -131,14 +153,14 @@ def print_table(header, rows):
 
 def measure_lanes(lanes, args):
     rows = []
-    for label, family, kind, extra in ENGINES:
+    for label, family, kind, extra, *flags in ENGINES:
         if args.engines and not any(part in label for part in args.engines):
             continue
         params = params_for(lanes, args.act_bits, extra)
         figures = performance(kind, params)
-        measured = area(kind, params, args.timeout)
-        placed = not args.no_pnr and (args.pnr_only is None
-                                      or any(part in label for part in args.pnr_only))
+        measured = area(kind, params, args.timeout, *flags)
+        placed = not args.no_pnr and not flags and (
+            args.pnr_only is None or any(part in label for part in args.pnr_only))
         timing = fmax(kind, params, args.seeds, args.timeout) if placed else None
         rows.append({"label": label, "family": family, "params": params, "figures": figures,
                      "area": measured, "fmax": timing})
@@ -153,11 +175,15 @@ def area_table(lanes, act_bits, rows):
         if measured is None:
             table.append([row["label"]] + ["over time limit"] * 9)
             continue
-        generic, ice40, ecp5 = measured["generic"], measured["ice40"], measured["ecp5"]
+        generic = measured["generic"]
+        fpga = ["–"] * 4
+        if "ecp5" in measured:
+            ice40, ecp5 = measured["ice40"], measured["ecp5"]
+            fpga = [f"{ice40['lut4'] + ice40['carry']:,}", str(ice40["dsp"]),
+                    f"{ecp5['lut4'] + ecp5['ccu2c']:,}", str(ecp5["mult18"])]
         table.append([
             row["label"], f"{generic['ge']:,.0f}", f"{generic['flops']:,}",
-            f"{generic['ge_std']:,.0f}", f"{ice40['lut4'] + ice40['carry']:,}",
-            str(ice40["dsp"]), f"{ecp5['lut4'] + ecp5['ccu2c']:,}", str(ecp5["mult18"]),
+            f"{generic['ge_std']:,.0f}", *fpga,
             "–" if not timing else f"{timing['fmax_mhz']:.1f}",
             "–" if not timing else ", ".join(f"{value:.1f}" for value in timing["fmax_by_seed"]),
         ])
@@ -169,10 +195,11 @@ def efficiency(row, cycles):
     """``(MACs/cycle, MACs/cycle per kGE std, MACs/s per kLUT or None)``."""
     macs = row["params"]["lanes"] / cycles
     per_kge = macs / row["area"]["generic"]["ge_std"] * 1000
-    ecp5 = row["area"]["ecp5"]
-    luts = ecp5["lut4"] + ecp5["ccu2c"]
-    per_klut = (macs * row["fmax"]["fmax_mhz"] * 1e6 / (luts / 1000)
-                if row["fmax"] and row["fmax"]["fmax_mhz"] else None)
+    per_klut = None
+    if row["fmax"] and row["fmax"]["fmax_mhz"]:
+        ecp5 = row["area"]["ecp5"]
+        luts = ecp5["lut4"] + ecp5["ccu2c"]
+        per_klut = macs * row["fmax"]["fmax_mhz"] * 1e6 / (luts / 1000)
     return macs, per_kge, per_klut
 
 

@@ -61,7 +61,7 @@ _ABC_DIR = pathlib.Path(__file__).parent / "abc"
 
 _SCRIPTS = {
     "generic": [
-        "synth -flatten -noabc -top {top}",
+        "synth -flatten -noabc {flags} -top {top}",
         "abc -script generic.abc",
         "opt -fast",
         "async2sync",
@@ -88,7 +88,7 @@ _SCRIPTS = {
 # removed before counting (each unit is counted once per instance from its own figures).
 _UNIT_PROLOGUE = ["hierarchy -check -top {top}", "proc", "flatten", "hierarchy -top {top}"]
 _UNIT_SYNTH = {
-    "generic": "synth -noabc -top {top}",
+    "generic": "synth -noabc {flags} -top {top}",
     "ice40": "synth_ice40 {flags} -noflatten -top {top}",
     "ecp5": "synth_ecp5 {flags} -noflatten -top {top}",
 }
@@ -219,9 +219,10 @@ def synthesize(design, emitted, target, *, reports_dir="reports", timeout=DEFAUL
 
 
 def run_synthesis(design, emitted, target, *, timeout=DEFAULT_TIMEOUT, hierarchy=True,
-                  unit_cache=None):
+                  unit_cache=None, flags=""):
     """The area report of an emitted design synthesized for ``target`` (nothing is written
-    to the report directory: see :func:`write_report`).
+    to the report directory: see :func:`write_report`); ``flags`` are added to the target's
+    synthesis command (e.g. ``-booth``: Booth-encoded multipliers).
 
     With ``hierarchy`` (the default) repeated units are synthesized once each and counted per
     instance, their figures kept in the ``unit_cache`` mapping when one is given; the report's
@@ -238,14 +239,14 @@ def run_synthesis(design, emitted, target, *, timeout=DEFAULT_TIMEOUT, hierarchy
     tree = deduplicate(emitted.verilog.read_text(), design.name) if hierarchy else None
     if tree is not None and len(tree.units()) > 1:
         synthesize_units = _UnitSynthesis(tree, target, job_dir / "units", files, timeout,
-                                          {} if unit_cache is None else unit_cache)
+                                          {} if unit_cache is None else unit_cache, flags)
         (commands, top, units), note = _with_workaround(target, synthesize_units)
         area = area_of(target, top["cells"], top.get("transistors"))
         extra = {"hierarchy": "units", "units": units}
         cells = top["cells"]
     else:
         def flat(extra_flags):
-            commands = script(target, design.name, extra=extra_flags)
+            commands = script(target, design.name, extra=f"{flags} {extra_flags}")
             return commands, run_yosys(job_dir, [emitted.verilog], design.name, commands,
                                        files=files, timeout=timeout, what=target)["design"]
         (commands, stat), note = _with_workaround(target, flat)
@@ -290,9 +291,10 @@ class _UnitSynthesis:
     each for the whole subtree) and one row per unit.
     """
 
-    def __init__(self, tree, target, job_dir, files, timeout, cache):
+    def __init__(self, tree, target, job_dir, files, timeout, cache, flags=""):
         self.tree, self.target, self.job_dir = tree, target, job_dir
         self.files, self.timeout, self.cache = files, timeout, cache
+        self.flags = flags
         self.units = tree.units()
         self.layout = {name: tree.expand(name, self.units) for name in self.units}
 
@@ -307,6 +309,7 @@ class _UnitSynthesis:
         return digest.hexdigest()
 
     def __call__(self, extra):
+        extra = f"{self.flags} {extra}"
         template = script(self.target, "{top}", extra=extra, hierarchy=True)
         keys = {name: self.key(name, template) for name in self.units}
         results = {}
