@@ -190,6 +190,9 @@ def config(**params):
     (dict(engine="bitserial", engine_params={"lane": 4}),
      r"params\.engine_params\.lane: is not a parameter of BitSerialParams; did you mean "
      r"'lanes'\?"),
+    (dict(engine="bitserial", engine_params={"weight_stream": "planes"}),
+     r"params\.engine_params\.weight_stream: must be 'codes' in an llm_tile \(its weight "
+     r"memory holds whole codes\), not 'planes'"),
     (dict(engine="ternary_lut", engine_params={"mu": 3, "digit": "bit"}),
      r"params\.engine_params\.digit: is not a parameter of LutParams"),
     (dict(engine_params=[1]), r"params\.engine_params: must be a mapping of the engine's "

@@ -92,6 +92,10 @@ class LlmTileParams(Params):
                                                   f"engine {self.engine!r}, not "
                                                   f"{shown(self.engine_params)}")
         engine_params = self.engine_params or ENGINE_PARAMS[self.engine]()
+        if getattr(engine_params, "planes", False):
+            raise ParamValueError("engine_params.weight_stream",
+                                  "must be 'codes' in an llm_tile (its weight memory holds "
+                                  "whole codes), not 'planes'")
         shape = golden.Geometry(self.engine, engine_params, self.rows, self.cols, self.kv,
                                 self.q_bits)
         if self.cols % shape.chunk:
