@@ -14,7 +14,7 @@ import difflib
 
 __all__ = [
     "ParamError", "ParamTypeError", "ParamValueError",
-    "Rule", "Int", "Bool", "Choice", "Nested",
+    "Rule", "Int", "Bool", "Choice", "Nested", "Optional",
     "Params", "param", "did_you_mean", "shown",
 ]
 
@@ -146,6 +146,23 @@ class Nested(Rule):
     def check(self, name, value):
         if not isinstance(value, self.params_class):
             raise ParamTypeError(name, f"must be {self.describe()}, not {shown(value)}")
+
+
+class Optional(Rule):
+    """Another rule's value, or ``None`` (YAML ``null``) for a feature that is off."""
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def describe(self):
+        return f"{self.rule.describe()}, or null"
+
+    def coerce(self, name, value):
+        return self.rule.coerce(name, value)
+
+    def check(self, name, value):
+        if value is not None:
+            self.rule.check(name, value)
 
 
 def param(default, rule, doc):

@@ -45,6 +45,16 @@ Weight memory layout: word ``g·chunks + c`` holds the weights of engine beat ``
 group ``g`` (``rows_per_dot`` rows: the ternary engine's lanes, or 1 row for the bit-serial
 family) — exactly the weight-side fields of the engine's input beat (:meth:`Geometry.
 word_fields`).
+
+With DFloat11 weights (``dfloat`` set; engine ``ternary_mac`` with ``bf16`` weight values)
+the weight memory holds ``weight_words`` words of a compressed stream instead: ``data``
+(``dfloat.in_bits``) and ``last``. The BF16 weights of those engine words, in the same
+order (engine word after engine word, each lane-major), are cut into blocks of
+``dfloat.group_size`` values and encoded with the tile's codebooks
+(:mod:`hwgen.golden.dfloat`). A run decodes the memory from word 0: each block's words up
+to one with ``last``; an address past the memory reads as a zero word with ``last``. A
+result row whose weights came (in part) from a block with an error verdict is
+``BAD_WEIGHTS``.
 """
 import dataclasses
 
@@ -52,7 +62,7 @@ import numpy as np
 
 from hwgen.golden import kvformat as kv
 from hwgen.flow.payload import pack, unpack
-from hwgen.golden import bitserial, huffman, ternary
+from hwgen.golden import bitserial, dfloat, huffman, ternary
 
 __all__ = [
     "OPS", "ERRORS", "MAX_INDEX", "ADDR_BITS", "MAX_COMMAND_BITS", "Geometry", "TileModel",
@@ -109,10 +119,17 @@ class Geometry:
     cols: int
     kv: object
     q_bits: int
+    dfloat: object = None
+    weight_words: int = None
 
     @property
     def ternary(self):
         return self.engine.startswith("ternary")
+
+    @property
+    def value_weights(self):
+        """Weights enter the engine as values of the activation type (``ternary_mac``)."""
+        return self.ternary and ternary.is_value_format(self.engine_params.weight_format)
 
     @property
     def chunk(self):
@@ -134,8 +151,29 @@ class Geometry:
         return self.rows // self.rows_per_dot
 
     @property
-    def words(self):
+    def beats(self):
+        """Engine beats of a matrix-vector product (weight words, uncompressed)."""
         return self.groups * self.chunks
+
+    @property
+    def weights_per_beat(self):
+        return self.rows_per_dot * self.chunk
+
+    @property
+    def blocks(self):
+        """DFloat11 blocks of the weight matrix."""
+        return self.rows * self.cols // self.dfloat.group_size
+
+    @property
+    def raw_block_words(self):
+        """Stream words of a DFloat11 block at its longest (raw exponents)."""
+        d = self.dfloat
+        return -(-(16 * d.group_size + d.book_bits) // d.in_bits)
+
+    @property
+    def words(self):
+        """Depth of the weight memory."""
+        return self.weight_words if self.dfloat is not None else self.beats
 
     @property
     def act_width(self):
@@ -152,9 +190,13 @@ class Geometry:
     def word_fields(self):
         """The weight-side fields of an engine input beat, in the engine's order."""
         p = self.engine_params
+        if self.dfloat is not None:
+            return _fields([("data", self.dfloat.in_bits, False, None),
+                            ("last", 1, False, None)])
         if self.ternary:
             codes = ternary.codes_per_lane(p)
-            return _fields([("w", ternary.code_bits(p), False, (p.lanes, codes))])
+            return _fields([("w", ternary.code_bits(p), self.value_weights and self.act_signed,
+                             (p.lanes, codes))])
         parts = [("w", p.weight_bits, False, (p.lanes,))]
         if p.has_prec:
             parts.append(("prec", p.weight_bits.bit_length(), False, None))
@@ -262,6 +304,8 @@ class TileModel:
         self.pending = None                  # committed, not yet used by a block
         self.block_tables = None             # the set the unfinished block started with
         self.load = []                       # entries of an unfinished LOAD_T set
+        if g.dfloat is not None:
+            self.codebooks = g.dfloat.codebook_set()
 
     def step(self, beat):
         """The response beats to one command beat (a dict of the command fields)."""
@@ -333,13 +377,21 @@ class TileModel:
         activations = np.array([unpack(g.act_fields(), word)["a"]
                                 for word in self.activations], dtype=np.int64)
         responses = []
+        if g.dfloat is not None:
+            engine_words, bad_words = self._decompressed()
         for group in range(g.groups):
-            words = [unpack(g.word_fields(), self.words[group * g.chunks + chunk])
-                     for chunk in range(g.chunks)]
-            if g.ternary:
+            if g.dfloat is not None:
+                span = slice(group * g.chunks, (group + 1) * g.chunks)
+                y, err = ternary.dot_products(ep, {"a": activations, "w": engine_words[span]})
+                err = [int(bad_words[span].any())] * g.rows_per_dot
+            elif g.ternary:
+                words = [unpack(g.word_fields(), self.words[group * g.chunks + chunk])
+                         for chunk in range(g.chunks)]
                 y, err = ternary.dot_products(ep, {
                     "a": activations, "w": np.array([word["w"] for word in words])})
             else:
+                words = [unpack(g.word_fields(), self.words[group * g.chunks + chunk])
+                         for chunk in range(g.chunks)]
                 value, bad = bitserial.dot_product(ep, {
                     "a": activations, "w": np.array([word["w"] for word in words]),
                     "prec": np.array([word.get("prec", 0) for word in words]),
@@ -351,6 +403,26 @@ class TileModel:
                 responses.append(_response(OPS["MATVEC"], row, 0 if bad else value,
                                            "BAD_WEIGHTS" if bad else "OK"))
         return responses
+
+    def _decompressed(self):
+        """The engine words (beats × lanes × chunk BF16 values) the weight memory's DFloat11
+        blocks decode to, and for each whether it holds values of a block with an error."""
+        g, d = self.g, self.g.dfloat
+        values, bad, address = [], [], 0
+        for _ in range(g.blocks):
+            block = []
+            while True:
+                word = (unpack(g.word_fields(), self.words[address]) if address < g.words
+                        else {"data": 0, "last": 1})
+                address += 1
+                block.append(word["data"])
+                if word["last"]:
+                    break
+            result = dfloat.decode_words(block, d.in_bits, d.format_of(), self.codebooks)
+            values.append(result.values.astype(np.int64))
+            bad.append(np.full(d.group_size, result.err, dtype=bool))
+        words = np.concatenate(values).reshape(g.beats, g.rows_per_dot, g.chunk)
+        return words, np.concatenate(bad).reshape(g.beats, -1).any(axis=1)
 
 
 def run(p, beats):
@@ -379,15 +451,30 @@ def load_words(p, words, addrs=None):
     return _stream("LOAD_W", [pack(fields, word) for word in words], addrs)
 
 
-def _weight_words_ternary(p, trits):
+def _weight_words_ternary(p, weights):
     g, ep = p.geometry, p.engine_params
     words = []
     for group in range(g.groups):
         for chunk in range(g.chunks):
-            block = trits[group * ep.lanes:(group + 1) * ep.lanes,
-                          chunk * g.chunk:(chunk + 1) * g.chunk]
-            words.append({"w": ternary.encode(block, ep)})
+            block = weights[group * ep.lanes:(group + 1) * ep.lanes,
+                            chunk * g.chunk:(chunk + 1) * g.chunk]
+            words.append({"w": block if g.value_weights else ternary.encode(block, ep)})
     return words
+
+
+def compressed_words(p, words):
+    """The weight memory image of engine ``words`` of BF16 values (dicts with ``w``, lanes ×
+    chunk each): DFloat11 blocks of their values in order, encoded with the tile's
+    codebooks, as memory words (dicts with ``data`` and ``last``)."""
+    d = p.dfloat
+    fmt, codebooks = d.format_of(), d.codebook_set()
+    values = np.concatenate([np.asarray(word["w"], dtype=np.int64).ravel() for word in words])
+    image = []
+    for group in values.astype(np.uint16).reshape(-1, d.group_size):
+        block = dfloat.block_words(dfloat.encode_block(group, fmt, codebooks), d.in_bits)
+        image += [{"data": word, "last": int(index == len(block) - 1)}
+                  for index, word in enumerate(block)]
+    return image
 
 
 def _weight_words_bitserial(p, codes, scales, prec, dtypes):
@@ -409,7 +496,10 @@ def _weight_words_bitserial(p, codes, scales, prec, dtypes):
 def load_weights(p, weights, *, scales=None, prec=None, dtypes=None):
     """``LOAD_W`` beats loading the whole matrix ``weights`` (rows × cols).
 
-    Ternary engines: ``weights`` in {−1, 0, +1}, encoded in ``weight_format``. Bit-serial
+    Ternary engines: ``weights`` in {−1, 0, +1}, encoded in ``weight_format``; in a value
+    format (``ternary_mac``) the values themselves (bit patterns for floats), DFloat11
+    compressed when the tile has ``dfloat`` weights (the beats write the compressed image
+    from address 0; words past ``weight_words`` are answered ``BAD_ADDR``). Bit-serial
     engines: weight codes, with per-group ``scales`` (rows × ⌈cols/group_size⌉, default 1),
     one runtime precision ``prec`` (``int``/``uint``, default ``weight_bits``) or per-group
     ``dtypes`` (``bitmod``, default 0).
@@ -419,7 +509,8 @@ def load_weights(p, weights, *, scales=None, prec=None, dtypes=None):
     if weights.shape != (g.rows, g.cols):
         raise ValueError(f"weights must be {g.rows} × {g.cols}, not {weights.shape}")
     if g.ternary:
-        return load_words(p, _weight_words_ternary(p, weights))
+        words = _weight_words_ternary(p, weights)
+        return load_words(p, compressed_words(p, words) if g.dfloat is not None else words)
     groups = -(-g.cols // ep.group_size)
     scales = np.ones((g.rows, groups), np.int64) if scales is None else np.asarray(scales)
     dtypes = np.zeros((g.rows, groups), np.int64) if dtypes is None else np.asarray(dtypes)
@@ -482,17 +573,42 @@ def _act_range(g):
 
 
 def _random_activations(p, rng):
+    return _random_activations_shaped(p, rng, (p.geometry.cols,))
+
+
+def _random_values(p, rng, shape):
+    """Weight values of the activation type: for BF16, real MiniLM weights (a random run of
+    the shipped slices), Gaussian weights of a random scale, or random patterns with
+    specials; integers over their whole range."""
+    ep = p.engine_params
+    if ep.act_type == "bf16":
+        choice = rng.integers(3)
+        if choice == 0:
+            real = np.concatenate([w.ravel() for w in dfloat.real_weights().values()])
+            start = int(rng.integers(0, real.size - np.prod(shape) + 1))
+            return dfloat.bf16_of(real[start:start + np.prod(shape)].reshape(shape))
+        if choice == 1:
+            return dfloat.bf16_of(rng.normal(size=shape) * 10.0 ** rng.uniform(-3, 0))
+    return _random_activations_shaped(p, rng, shape)
+
+
+def _random_activations_shaped(p, rng, shape):
     g = p.geometry
     if g.ternary and g.engine_params.act_type != "int":
-        return ternary.random_activations(g.engine_params, rng, (g.cols,))
+        return ternary.random_activations(g.engine_params, rng, shape)
     lo, hi = _act_range(g)
-    return rng.integers(lo, hi + 1, g.cols)
+    return rng.integers(lo, hi + 1, shape)
 
 
 def _random_weights(p, rng, extreme=None):
     """A full matrix load: random weights, or every weight at one ``extreme`` (−1 / +1)."""
     g, ep = p.geometry, p.engine_params
     shape = (g.rows, g.cols)
+    if g.value_weights:
+        if extreme:
+            return load_weights(p, ternary.Arithmetic(ep.act_type).weight_values(
+                np.full(shape, extreme)))
+        return load_weights(p, _random_values(p, rng, shape))
     if g.ternary:
         return load_weights(p, np.full(shape, extreme) if extreme else rng.integers(-1, 2, shape))
     groups = -(-g.cols // ep.group_size)
@@ -514,7 +630,8 @@ def _random_word(p, rng):
     for name, field in g.word_fields().items():
         count = field.get("count")
         width = field.get("elem_width", field["width"])
-        values = rng.integers(0, 1 << width, count or 1)
+        values = rng.integers(0, 1 << width, count or 1) - (
+            1 << (width - 1) if field["signed"] else 0)
         word[name] = values.tolist() if count else int(values[0])
     return word
 
@@ -572,6 +689,17 @@ def directed(p):
             word["prec"] = number % 2
     beats += load_words(p, words)
     beats += matvec(p, _random_activations(p, rng))
+    if g.dfloat is not None:
+        # Real weights; a flipped bit in the first word (a mantissa: exact, other values);
+        # the final word without `last` (the last block runs to the memory's end: its rows
+        # are BAD_WEIGHTS, the other blocks' rows exact).
+        real = np.concatenate([w.ravel() for w in dfloat.real_weights().values()])
+        image = compressed_words(p, _weight_words_ternary(
+            p, dfloat.bf16_of(real[:g.rows * g.cols].reshape(g.rows, g.cols))))
+        flipped = dict(image[0], data=image[0]["data"] ^ (1 << int(rng.integers(8))))
+        unended = dict(image[-1], last=0)
+        for words, addrs in ((image, None), ([flipped], [0]), ([unended], [len(image) - 1])):
+            beats += load_words(p, words, addrs) + matvec(p, _random_activations(p, rng))
     # A sequence under extreme queries: the family's directed blocks, corrupt ones included
     # (and its table loads, good and bad, for runtime tables).
     q_lo = -(1 << (p.q_bits - 1))
