@@ -58,6 +58,7 @@ def run_host_session(design, tmp_path, *, count=VECTORS, seed=3):
     pytest.param("modred_kyber_auto", marks=pytest.mark.slow),
     "default",                    # llm_tile_small: the llm_tile command model
     "llm_tile_runtime",           # Huffman tables loaded over the UART (LOAD_T), pipelined
+    "llm_tile_dfloat",            # DFloat11-compressed bf16 weights into a bf16 engine
     "ntt_falcon16_montgomery",    # ntt_tile: forward and inverse transforms
 ])
 def test_host_driver_through_uart(config, tmp_path):

@@ -8,10 +8,13 @@ import yaml
 
 from hwgen.config import load
 from hwgen.cores.bitserial.params import BitSerialParams
+from hwgen.cores.dfloat import DFloatParams
 from hwgen.cores.huffman import HuffmanParams
 from hwgen.cores.llm_tile.params import LlmTileParams
-from hwgen.cores.ternary.params import AddSubParams, LutParams
+from hwgen.cores.ternary.params import AddSubParams, LutParams, MacParams
+from hwgen.golden import dfloat as df
 from hwgen.golden import llm_tile as golden
+from hwgen.golden import ternary
 from hwgen.golden.bitserial import BITMOD_MAGNITUDES, BITMOD_SPECIALS
 from tests.conftest import DESIGNS
 
@@ -32,6 +35,22 @@ def bitserial_tile(weight_format="int", **changes):
                                     max_len=64, scale_bits=3, weight_format=weight_format)
     return LlmTileParams(**{"engine": "bitserial", "rows": 3, "cols": 8, "kv": KV,
                             "engine_params": engine_params, **changes})
+
+
+def bf16_tile(**changes):
+    """A bf16 tile (ternary_mac, full-width weights): 4 × 64, two DFloat11 blocks of 128."""
+    return LlmTileParams(**{"engine": "ternary_mac", "rows": 4, "cols": 64, "kv": KV,
+                            "engine_params": MacParams(mu=2, n_tables=2, lanes=2,
+                                                       act_type="bf16", weight_format="bf16"),
+                            **changes})
+
+
+DFLOAT = DFloatParams(in_bits=32, lanes=8)
+
+
+def real_bf16(rows, cols, offset=0):
+    real = np.concatenate([w.ravel() for w in df.real_weights().values()])
+    return df.bf16_of(real[offset:offset + rows * cols].reshape(rows, cols))
 
 
 def results(responses, op):
@@ -185,10 +204,72 @@ def test_builders_check_shapes():
         golden.load_weights(params, np.zeros((4, 7)))
 
 
+@pytest.mark.parametrize("offset", [0, 5000])
+def test_dfloat_products_are_the_uncompressed_products(offset):
+    """The same products as a bf16 tile holding the weights uncompressed, and each as the
+    bf16 engine's order of IEEE operations over the plain matrix; the real weights take
+    at most 11.5 bits each on the 32-bit words."""
+    params, plain = bf16_tile(dfloat=DFLOAT), bf16_tile()
+    g = params.geometry
+    rng = np.random.default_rng(offset)
+    weights = real_bf16(g.rows, g.cols, offset)
+    x = ternary.random_activations(params.engine_params, rng, (g.cols,))
+    loaded = golden.load_weights(params, weights)
+    assert len(loaded) * DFLOAT.in_bits / weights.size <= 11.5
+    compressed = results(golden.run(params, loaded + golden.matvec(params, x)), OPS["MATVEC"])
+    uncompressed = golden.run(plain, golden.load_weights(plain, weights) + golden.matvec(plain, x))
+    assert compressed == results(uncompressed, OPS["MATVEC"])
+    arithmetic = ternary.Arithmetic("bf16")
+    for row, value, err in compressed:
+        lane_sums = [ternary.tree_sum(arithmetic.mul(x[chunk:chunk + 4], weights[row, chunk:chunk + 4])[None],
+                                      arithmetic)[0] for chunk in range(0, g.cols, 4)]
+        total = lane_sums[0]
+        for term in lane_sums[1:]:
+            total = arithmetic.add(total, term)
+        assert (value, err) == (int(total), 0)
+
+
+def test_dfloat_block_faults_flag_only_their_rows():
+    """A block without its `last` runs on to the next `last`: it and (for the first block)
+    the blocks after it are BAD_WEIGHTS; rows of the blocks before stay exact."""
+    params = bf16_tile(dfloat=DFLOAT)
+    g = params.geometry
+    weights = real_bf16(g.rows, g.cols)
+    x = df.bf16_of(np.linspace(-1, 1, g.cols))
+    image = golden.compressed_words(params, [{"w": weights[:2, chunk:chunk + 4]}
+                                             for chunk in range(0, g.cols, 4)]
+                                    + [{"w": weights[2:, chunk:chunk + 4]}
+                                       for chunk in range(0, g.cols, 4)])
+    good = results(golden.run(params, golden.load_weights(params, weights)
+                              + golden.matvec(params, x)), OPS["MATVEC"])
+    ends = [address for address, word in enumerate(image) if word["last"]]
+    for end, bad_rows in ((ends[1], {2, 3}), (ends[0], {0, 1, 2, 3})):
+        beats = (golden.load_weights(params, weights)
+                 + golden.load_words(params, [dict(image[end], last=0)], [end])
+                 + golden.matvec(params, x))
+        got = results(golden.run(params, beats), OPS["MATVEC"])
+        assert got == [(row, 0, ERRORS["BAD_WEIGHTS"]) if row in bad_rows else good[row]
+                       for row in range(g.rows)]
+
+
+def test_dfloat_memory_end_reads_as_a_last_word():
+    """Weights that do not fit: the load's extra words are BAD_ADDR, the run reads a zero
+    word with `last` past the memory (a short block: BAD_WEIGHTS)."""
+    params = bf16_tile(dfloat=DFLOAT, weight_words=60)
+    g = params.geometry
+    loaded = golden.load_weights(params, real_bf16(g.rows, g.cols))
+    responses = golden.run(params, loaded + golden.matvec(params, np.zeros(g.cols)))
+    assert [beat["addr"] for beat in responses if beat["err"] == ERRORS["BAD_ADDR"]] == \
+        list(range(60, len(loaded)))
+    assert {beat["addr"]: beat["err"] for beat in responses if beat["kind"] == OPS["MATVEC"]} \
+        == {0: 0, 1: 0, 2: ERRORS["BAD_WEIGHTS"], 3: ERRORS["BAD_WEIGHTS"]}
+
+
 @pytest.mark.parametrize("params", [
     ternary_tile(), bitserial_tile("bitmod"),
-    ternary_tile(kv=dataclasses.replace(KV, tables="runtime"))],
-    ids=["ternary", "bitmod", "runtime_tables"])
+    ternary_tile(kv=dataclasses.replace(KV, tables="runtime")),
+    bf16_tile(dfloat=DFLOAT, weight_words=80)],
+    ids=["ternary", "bitmod", "runtime_tables", "dfloat"])
 def test_vectors_cover_every_command_and_error(params):
     vectors = golden.vectors(params, 40, seed=1)
     responses = vectors["outputs"]["o"]

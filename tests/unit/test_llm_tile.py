@@ -7,14 +7,16 @@ from amaranth.back import verilog
 
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.bitserial.params import BitParallelParams, BitSerialParams
+from hwgen.cores.dfloat import DFloatParams
 from hwgen.cores.huffman import HuffmanParams
 from hwgen.cores.huffman.params import HuffmanPipelineParams
 from hwgen.cores.llm_tile import LlmTile, LlmTileParams
 from hwgen.cores.llm_tile.params import TilePipelineParams
 from hwgen.golden import kvformat as kv
-from hwgen.cores.ternary.params import AddSubParams, LutParams
+from hwgen.cores.ternary.params import AddSubParams, LutParams, MacParams
 from hwgen.flow.pysim import run_vectors
 from hwgen.flow.verilog import describe_streams
+from hwgen.golden import dfloat as df
 from hwgen.golden import llm_tile as golden
 from hwgen.params import ParamTypeError, ParamValueError
 
@@ -41,6 +43,15 @@ CONFIGS = {
                                engine_params=BitParallelParams(
                                    lanes=3, weight_bits=4, weight_format="bitmod", act_bits=4,
                                    act_signed=False, group_size=3, max_len=64, scale_bits=3)),
+    # Full-width bf16 weight values on IEEE multipliers.
+    "ternary_mac_bf16": dict(engine="ternary_mac", rows=2, cols=4, engine_params=MacParams(
+        mu=2, n_tables=1, lanes=2, act_type="bf16", weight_format="bf16")),
+    # DFloat11 weights: one block of 128, a memory of 48 words (a real block takes about 43,
+    # a raw one 65), so raw blocks run past its end.
+    "ternary_mac_dfloat": dict(engine="ternary_mac", rows=2, cols=64, weight_words=48,
+                               engine_params=MacParams(mu=2, n_tables=2, lanes=2,
+                                                       act_type="bf16", weight_format="bf16"),
+                               dfloat=DFloatParams(in_bits=32, lanes=8)),
 }
 
 
@@ -171,10 +182,38 @@ def test_key_words_stream_at_the_parallel_decoders_rate():
     assert stats["last_accept"]["i"] - stats["first_accept"]["i"] == len(beats) - 1
 
 
+@pytest.mark.parametrize("source", ["real", "raw"])
+def test_dfloat_run_stays_within_its_declared_cycles(source):
+    """A product over real weights (coded exponents) and over random patterns (raw blocks,
+    the longest) both end within the declared bound."""
+    params = tile_params("ternary_mac_dfloat", weight_words=None)
+    g = params.geometry
+    rng = np.random.default_rng(8)
+    if source == "real":
+        real = np.concatenate([w.ravel() for w in df.real_weights().values()])
+        weights = df.bf16_of(real[:g.rows * g.cols].reshape(g.rows, g.cols))
+    else:
+        weights = rng.integers(0, 1 << 16, (g.rows, g.cols))
+    beats = golden.load_weights(params, weights) + golden.matvec(
+        params, df.bf16_of(rng.normal(size=g.cols)))
+    expected = golden.run(params, beats)
+    assert [beat["err"] for beat in expected] == [0] * (1 + g.rows)
+    dut = LlmTile(params)
+    stats = run_vectors(dut, {"inputs": {"i": beats}, "outputs": {"o": expected}})
+    assert stats["last_emit"]["o"] - stats["last_accept"]["i"] <= \
+        dut.performance["matvec_cycles"]
+
+
 def test_verilog_is_deterministic():
     params = tile_params("bitserial_booth4")
     first = verilog.convert(LlmTile(params), name="tile", emit_src=False)
     assert verilog.convert(LlmTile(params), name="tile", emit_src=False) == first
+
+
+#: A tile with DFloat11 weights (tests add ``dfloat``).
+DFLOAT = dict(engine="ternary_mac", rows=4, cols=64,
+              engine_params={"mu": 2, "n_tables": 2, "lanes": 2, "act_type": "bf16",
+                             "weight_format": "bf16"}, dfloat={"in_bits": 32, "lanes": 8})
 
 
 def config(**params):
@@ -183,8 +222,8 @@ def config(**params):
 
 @pytest.mark.parametrize("params,message", [
     (dict(engine="ternary"), r"params\.engine: must be one of 'ternary_lut', 'ternary_addsub', "
-                             r"'bitserial', 'bitparallel', not 'ternary'; did you mean "
-                             r"'ternary_lut'\?"),
+                             r"'ternary_mac', 'bitserial', 'bitparallel', not 'ternary'; did "
+                             r"you mean 'ternary_mac'\?"),
     (dict(engine="bitserial", engine_params={"lanes": 0}),
      r"params\.engine_params\.lanes: must be an integer between 1 and 64, not 0"),
     (dict(engine="bitserial", engine_params={"lane": 4}),
@@ -214,6 +253,26 @@ def config(**params):
     (dict(kv_decoder="fast"), r"params\.kv_decoder: must be one of 'parallel', 'serial', "
                               r"not 'fast'"),
     (dict(q_bits=1), r"params\.q_bits: must be an integer between 2 and 16, not 1"),
+    (dict(dfloat={"in_bits": 32}), r"params\.dfloat: needs engine 'ternary_mac' with "
+                                   r"weight_format 'bf16' \(BF16 weight values\), not engine "
+                                   r"'ternary_lut' with weight_format 'key'"),
+    (dict(DFLOAT, dfloat={"in_bits": 32, "lanes": 16}),
+     r"params\.dfloat\.lanes: must be the weights of one engine beat \(lanes·n_tables·mu = "
+     r"8\), not 16"),
+    (dict(DFLOAT, rows=2, cols=32), r"params\.dfloat\.group_size: must divide rows·cols "
+                                    r"\(64\), not 128"),
+    (dict(DFLOAT, dfloat={"in_bits": 48, "lanes": 8}),
+     r"params\.dfloat\.in_bits: must divide 8·group_size \(1024\)"),
+    (dict(DFLOAT, weight_words=0), r"params\.weight_words: must be an integer between 1 "
+                                   r"and 65536, not 0"),
+    (dict(DFLOAT, rows=512, cols=512, dfloat={"in_bits": 16, "lanes": 8}),
+     r"params\.weight_words: must be at most 65536 \(the default: 2048 raw blocks of 129 "
+     r"words\), not 264192"),
+    (dict(DFLOAT, dfloat={"in_bits": 1024, "lanes": 8}),
+     r"params\.dfloat: must keep a command beat at most 512 bits wide \(its data field "
+     r"needs 1025 bits\)"),
+    (dict(weight_words=64), r"params\.weight_words: applies only with dfloat weights; "
+                            r"remove it"),
 ])
 def test_config_errors_name_the_yaml_path(params, message):
     with pytest.raises(ConfigError, match=message):
