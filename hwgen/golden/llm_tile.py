@@ -380,24 +380,23 @@ class TileModel:
         if g.dfloat is not None:
             engine_words, bad_words = self._decompressed()
         for group in range(g.groups):
+            span = slice(group * g.chunks, (group + 1) * g.chunks)
             if g.dfloat is not None:
-                span = slice(group * g.chunks, (group + 1) * g.chunks)
-                y, err = ternary.dot_products(ep, {"a": activations, "w": engine_words[span]})
-                err = [int(bad_words[span].any())] * g.rows_per_dot
-            elif g.ternary:
-                words = [unpack(g.word_fields(), self.words[group * g.chunks + chunk])
-                         for chunk in range(g.chunks)]
+                words = [{"w": word} for word in engine_words[span]]
+            else:
+                words = [unpack(g.word_fields(), word) for word in self.words[span]]
+            if g.ternary:
                 y, err = ternary.dot_products(ep, {
                     "a": activations, "w": np.array([word["w"] for word in words])})
             else:
-                words = [unpack(g.word_fields(), self.words[group * g.chunks + chunk])
-                         for chunk in range(g.chunks)]
                 value, bad = bitserial.dot_product(ep, {
                     "a": activations, "w": np.array([word["w"] for word in words]),
                     "prec": np.array([word.get("prec", 0) for word in words]),
                     "scale": np.array([word["scale"] for word in words]),
                     "dtype": np.array([word.get("dtype", 0) for word in words])})
                 y, err = [value], [bad]
+            if g.dfloat is not None:
+                err = [int(bad or bad_words[span].any()) for bad in err]
             for lane, (value, bad) in enumerate(zip(y, err)):
                 row = group * g.rows_per_dot + lane
                 responses.append(_response(OPS["MATVEC"], row, 0 if bad else value,
