@@ -221,8 +221,9 @@ def hardware(widths, with_pnr):
     print("\nDecoders on real MiniLM weight blocks (default format, codebook learned from the "
           "shipped slices):\n")
     print("| in_bits | decoder | lanes | values/cycle | compressed bits/cycle | GE | ECP5 LUT4/FF "
-          "| ECP5 Fmax MHz | Gbit/s (BF16 out) | speed-up | GE ratio | LUT4 per value/cycle |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| ECP5 Fmax MHz | Gbit/s (BF16 out) | speed-up | GE ratio | GE per value/cycle "
+          "| LUT4 per value/cycle |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for width in widths:
         params = DFloatParams(in_bits=width, lanes=LANES[width])
         blocks = real_blocks(params, REAL_BLOCKS)
@@ -239,6 +240,7 @@ def hardware(widths, with_pnr):
                   f"| {row['ecp5_lut']:,}/{row['ecp5_ff']:,} | {fmax} | {gbits} "
                   f"| {row['values_per_cycle'] / base['values_per_cycle']:.1f}x "
                   f"| {row['ge'] / base['ge']:.2f} "
+                  f"| {row['ge'] / row['values_per_cycle']:,.0f} "
                   f"| {row['ecp5_lut'] / row['values_per_cycle']:,.0f} |")
             sys.stdout.flush()
 
