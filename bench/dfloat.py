@@ -16,8 +16,10 @@ not needed, the weights are read from its safetensors file with NumPy):
     .venv/bin/python bench/dfloat.py                      # in_bits 32 and 128
     .venv/bin/python bench/dfloat.py --in-bits 32 --no-pnr
     .venv/bin/python bench/dfloat.py --format-only
+    .venv/bin/python bench/dfloat.py --tile               # llm_tile_dfloat against raw bf16
 """
 import argparse
+import dataclasses
 import importlib.util
 import json
 import pathlib
@@ -28,12 +30,13 @@ import zipfile
 
 import numpy as np
 
-from hwgen.config import from_mapping
+from hwgen.config import from_mapping, load
 from hwgen.cores.dfloat import DFloatDecoder, DFloatParams, DFloatSerialDecoder
 from hwgen.flow import pnr, verilog
 from hwgen.flow.measure import measure
 from hwgen.flow.pysim import run_vectors
 from hwgen.golden import dfloat as df
+from hwgen.golden import llm_tile
 
 MODEL_PACKAGE = "all_minilm_l6_v2"
 WORD_WIDTHS = (32, 128)
@@ -245,6 +248,32 @@ def hardware(widths, with_pnr):
             sys.stdout.flush()
 
 
+def tile():
+    """designs/llm_tile_dfloat.yaml and the same tile with uncompressed weights: the memory
+    that holds the first real weights of the shipped slices, and the cycles of one product
+    (simulated, o always ready, checked against the golden model)."""
+    from hwgen.cores.llm_tile import LlmTile
+    compressed = load(pathlib.Path(__file__).parents[1] / "designs" / "llm_tile_dfloat.yaml").params
+    g = compressed.geometry
+    real = np.concatenate([w.ravel() for w in df.real_weights().values()])
+    weights = df.bf16_of(real[:g.rows * g.cols].reshape(g.rows, g.cols))
+    x = df.bf16_of(np.random.default_rng(1).normal(size=g.cols))
+    print(f"\nllm_tile_dfloat ({g.rows} × {g.cols} real MiniLM weights, one product):\n")
+    print("| weights | memory words × bits | bits/weight | matvec cycles | declared |")
+    print("|---|---|---|---|---|")
+    for params in (compressed, dataclasses.replace(compressed, dfloat=None, weight_words=None)):
+        loads = llm_tile.load_weights(params, weights)
+        beats = loads + llm_tile.matvec(params, x)
+        dut = LlmTile(params)
+        stats = run_vectors(dut, {"inputs": {"i": beats},
+                                  "outputs": {"o": llm_tile.run(params, beats)}})
+        bits = params.geometry.word_bits
+        print(f"| {'DFloat11' if params.dfloat else 'raw bf16'} | {len(loads)} × {bits} "
+              f"| {len(loads) * bits / weights.size:.2f} "
+              f"| {stats['last_emit']['o'] - stats['last_accept']['i']} "
+              f"| {dut.performance['matvec_cycles']} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--format-only", action="store_true",
@@ -254,7 +283,12 @@ def main(argv=None):
     parser.add_argument("--in-bits", type=int, nargs="+", default=[32, 128],
                         choices=sorted(LANES), help="decoder word widths")
     parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
+    parser.add_argument("--tile", action="store_true",
+                        help="only llm_tile_dfloat against the same tile with raw weights")
     args = parser.parse_args(argv)
+    if args.tile:
+        tile()
+        return 0
     if not args.format_only:
         hardware(args.in_bits, not args.no_pnr)
         if args.hardware_only:
