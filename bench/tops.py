@@ -31,7 +31,8 @@ a rerun only builds what changed. ``HWGEN_BENCH_BOARDS`` narrows the boards (def
 ``icebreaker ulx3s orangecrab``), ``HWGEN_BENCH_DESIGNS`` the designs (names, default: all;
 the engine comparison needs the default config's name); ``HWGEN_BENCH_TIMEOUT`` limits each build in
 seconds (default 3600); ``HWGEN_BENCH_SECTIONS`` picks ``boards`` and/or ``ntt`` (default
-both).
+both), ``HWGEN_BENCH_NTT_TARGETS`` the targets of the NTT tiles (default
+``ecp5-85k ice40-up5k``).
 
     nice -n 10 .venv/bin/python bench/tops.py
 """
@@ -55,6 +56,9 @@ BOARD_LIST = os.environ.get("HWGEN_BENCH_BOARDS", " ".join(BOARDS)).split()
 DESIGN_FILTER = os.environ.get("HWGEN_BENCH_DESIGNS", "").split()
 TIMEOUT = float(os.environ.get("HWGEN_BENCH_TIMEOUT", "3600"))
 SECTIONS = os.environ.get("HWGEN_BENCH_SECTIONS", "boards ntt").split()
+# Targets the NTT tiles are placed on alone, as target-device.
+NTT_TARGETS = [tuple(name.split("-", 1)) for name in
+               os.environ.get("HWGEN_BENCH_NTT_TARGETS", "ecp5-85k ice40-up5k").split()]
 # Kyber NTT-256 on an Artix-7: 777 LUT + 1 DSP, 1,414 cycles per transform.
 ANCHOR_NTT_PER_CYCLE_PER_KLUT = 1 / 1414 / 0.777
 # Logic cells per board family, as nextpnr names them.
@@ -191,7 +195,7 @@ def ntt_table(designs):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for design in designs:
         perf = performance(design)
-        for target, device in (("ecp5", "85k"), ("ice40", "up5k")):
+        for target, device in NTT_TARGETS:
             log(f"placing {design.name} alone on {target}-{device}")
             report = ntt_core(design, target, device)
             if "error" in report:
