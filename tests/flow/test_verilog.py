@@ -54,7 +54,7 @@ def test_manifest_contents(tmp_path):
     assert fields["w"]["count"] == 3 and fields["w"]["elem_width"] == 4
     assert "prec" not in fields and fields["dtype"]["width"] == 2
     assert manifest["streams"]["o"]["fields"]["y"]["signed"] is True
-    assert manifest["latency_cycles"] == 8
+    assert manifest["latency_cycles"] == 7
     assert manifest["cycles_per_beat"] == 3
     assert manifest["macs_per_cycle"] == 1.0
 
