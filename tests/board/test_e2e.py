@@ -1,7 +1,5 @@
 """End to end: the host driver talks to wrapped tops in Verilator through the bit-level UART."""
 import json
-import os
-import subprocess
 
 import pytest
 from amaranth.back import verilog as amaranth_verilog
@@ -9,7 +7,7 @@ from amaranth.back import verilog as amaranth_verilog
 from hwgen.board import protocol
 from hwgen.board.bridge import HostBridge
 from hwgen.config import load
-from hwgen.flow import sim, tools, verilog
+from hwgen.flow import sim, verilog
 from tests.conftest import ROOT
 
 # A fast simulated line: 4 clock cycles per bit; the timeout is three characters.
@@ -21,8 +19,6 @@ VECTORS = 4
 
 def run_host_session(design, tmp_path, *, count=VECTORS, seed=3):
     """Wrap ``design``, build it with Verilator and run ``hwgen.testbenches.uart_tb`` on it."""
-    from cocotb_tools.runner import get_results, get_runner
-
     top = design.build()
     manifest = verilog.manifest(design, top)
     bridge = HostBridge(top, divisor=DIVISOR, timeout=TIMEOUT,
@@ -34,23 +30,13 @@ def run_host_session(design, tmp_path, *, count=VECTORS, seed=3):
     (tmp_path / "vectors.json").write_text(
         json.dumps(design.kind.vectors(design.params, count, seed)))
 
-    os.environ.update(tools.verilator_env())
-    runner = get_runner("verilator")
     build_dir = tmp_path / "sim_build"
-    try:
-        runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir,
-                     build_args=sim.VERILATOR_ARGS, log_file=tmp_path / "build.log")
-    except (subprocess.CalledProcessError, RuntimeError, SystemExit):
-        pytest.fail((tmp_path / "build.log").read_text()[-4000:])
-    results = runner.test(
-        hdl_toplevel=name, test_module=sim.testbench_module("uart_tb"), build_dir=build_dir,
-        log_file=tmp_path / "test.log", results_xml=str(tmp_path / "results.xml"),
-        extra_env={"HWGEN_MANIFEST": str(tmp_path / "manifest.json"),
-                   "HWGEN_VECTORS": str(tmp_path / "vectors.json"),
-                   "HWGEN_DIVISOR": str(DIVISOR), "HWGEN_TIMEOUT": str(TIMEOUT)})
-    total, failed = get_results(results)
-    log = (tmp_path / "test.log").read_text()
-    assert total == 1 and not failed, log[-6000:]
+    build_dir.mkdir()
+    sim.run_testbench(
+        source, top=name, build_dir=build_dir, test_module=sim.testbench_module("uart_tb"),
+        env={"HWGEN_MANIFEST": str(tmp_path / "manifest.json"),
+             "HWGEN_VECTORS": str(tmp_path / "vectors.json"),
+             "HWGEN_DIVISOR": str(DIVISOR), "HWGEN_TIMEOUT": str(TIMEOUT)})
 
 
 @pytest.mark.parametrize("config", [
