@@ -41,9 +41,7 @@ def _list(args):
             continue
         print(f"{kind.name}: {kind.description}")
         for name, default, rule, doc in kind.params.describe():
-            shown = "derived" if default is None else json.dumps(
-                default.to_dict() if hasattr(default, "to_dict") else default)
-            print(f"    {name:<16} default {shown:<10} {rule}")
+            print(f"    {name:<16} default {default:<10} {rule}")
             print(textwrap.indent(textwrap.fill(doc, 70), " " * 8))
         print()
 

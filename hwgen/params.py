@@ -11,6 +11,7 @@ whose fields are made with :func:`param`. The same declaration serves three read
 """
 import dataclasses
 import difflib
+import json
 
 __all__ = [
     "ParamError", "ParamTypeError", "ParamValueError",
@@ -149,10 +150,14 @@ class Nested(Rule):
 
 
 class Optional(Rule):
-    """Another rule's value, or ``None`` (YAML ``null``) for a feature that is off."""
+    """Another rule's value, or ``None`` (YAML ``null``) for a feature that is off.
 
-    def __init__(self, rule):
+    With ``derived``, ``None`` as the default stands for a value derived from the other
+    parameters where the feature applies (and for nothing where it does not)."""
+
+    def __init__(self, rule, *, derived=False):
         self.rule = rule
+        self.derived = derived
 
     def describe(self):
         return f"{self.rule.describe()}, or null"
@@ -245,15 +250,23 @@ class Params:
 
     @classmethod
     def describe(cls):
-        """``(name, default, rule, doc)`` for every parameter, in declaration order."""
+        """``(name, default, rule, doc)`` for every parameter, in declaration order; the
+        default as text: JSON, ``derived`` (from the other parameters) or ``null`` (off)."""
         rows = []
         for field in dataclasses.fields(cls):
+            rule = field.metadata["rule"]
             if field.default is not dataclasses.MISSING:
                 default = field.default
             else:
                 default = field.default_factory()
-            rows.append((field.name, default, field.metadata["rule"].describe(),
-                         field.metadata["doc"]))
+            if default is not None:
+                shown_default = json.dumps(default.to_dict() if isinstance(default, Params)
+                                           else default)
+            elif isinstance(rule, Optional) and not rule.derived:
+                shown_default = "null"
+            else:
+                shown_default = "derived"
+            rows.append((field.name, shown_default, rule.describe(), field.metadata["doc"]))
         return rows
 
     def to_dict(self):

@@ -49,6 +49,12 @@ def test_list_one_kind(capsys):
     assert status == 2 and "not 'modredd'; did you mean 'modred'?" in err
 
 
+def test_list_tells_a_feature_that_is_off_from_a_derived_default(capsys):
+    _, out, _ = run(["list", "llm_tile"], capsys)
+    assert re.search(r"^ +dfloat +default null ", out, re.M)
+    assert re.search(r"^ +weight_words +default derived ", out, re.M)
+
+
 def test_verilog_writes_the_module_and_manifest(tmp_path, capsys):
     config = write(tmp_path, GOOD)
     status, out, _ = run(["verilog", config, "--out", tmp_path / "build"], capsys)

@@ -74,7 +74,7 @@ class LlmTileParams(Params):
                                  "of the BF16 weights, decoded on the way to the engine "
                                  "(engine ternary_mac with weight_format bf16; lanes = "
                                  "weights per engine beat); null: engine words as they are")
-    weight_words: int = param(None, Optional(Int(1, golden.MAX_INDEX)),
+    weight_words: int = param(None, Optional(Int(1, golden.MAX_INDEX), derived=True),
                               "weight memory depth with dfloat weights, in compressed words; "
                               "default: every block raw (the worst case)")
 
