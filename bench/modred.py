@@ -33,6 +33,7 @@ default 40000).
 import json
 import os
 import pathlib
+import resource
 import sys
 import time
 
@@ -43,13 +44,15 @@ from hwgen.flow.files import write_atomic
 from hwgen.golden import modred as golden
 from hwgen.golden.moduli import MODULI
 
-from modred_cost import full_params, measure_with_retries
+from modred_cost import full_params, measure_with_retries, print_held_out, samples
 
 WORK = pathlib.Path("build/bench_modred")
 TIMEOUT = float(os.environ.get("HWGEN_BENCH_TIMEOUT", "1800"))
 MAX_PREDICTED_GE = float(os.environ.get("HWGEN_BENCH_MAX_GE", "400000"))
 PNR_MAX_LUTS = float(os.environ.get("HWGEN_BENCH_PNR_MAX_LUTS", "40000"))
 SEEDS = int(os.environ.get("HWGEN_BENCH_SEEDS", "1"))
+# Targets synthesized ("generic ecp5" by default; "generic" alone for the GE view).
+TARGETS = os.environ.get("HWGEN_BENCH_TARGETS", "generic ecp5").split()
 # Labels of the configurations to measure (e.g. "lut lut-bram hybrid-bram 0"); default all.
 ONLY = [label.strip() for label in os.environ.get("HWGEN_BENCH_ONLY", "").split(",")
         if label.strip()]
@@ -87,15 +90,28 @@ def configurations(modulus):
     return [(label, {"modulus": modulus, **params}) for label, params in rows]
 
 
+def cpu_seconds():
+    """CPU time of this process and its finished children (Yosys runs as a child)."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                         resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def synthesized(params, target):
-    """One target's area (``{"error": ...}`` when the tool fails or runs out of time)."""
+    """One target's area (``{"error": ...}`` when the tool fails or runs out of time), with
+    the CPU seconds it took (``cpu_s``: emission and synthesis; near 0 from the cache)."""
+    started = cpu_seconds()
     try:
-        return measure_with_retries("modred", params, targets=(target,), name="modred_bench",
+        area = measure_with_retries("modred", params, targets=(target,), name="modred_bench",
                                     work_dir=WORK / "measure", timeout=TIMEOUT)[target]
     except tools.ToolError as error:
         log(f"  {target}: {error.tool} failed: {error.detail.strip().splitlines()[-1:]}")
-        return {"error": f"over {TIMEOUT:.0f} s" if isinstance(error, tools.ToolTimeout)
+        area = {"error": f"over {TIMEOUT:.0f} s" if isinstance(error, tools.ToolTimeout)
                 else "failed"}
+    area = {**area, "cpu_s": round(cpu_seconds() - started, 1)}
+    log(f"  {target}: {area.get('ge', area.get('lut4', area.get('error')))} "
+        f"in {area['cpu_s']:.0f} CPU-s")
+    return area
 
 
 def placed(params):
@@ -128,9 +144,10 @@ def evaluate(label, params):
     if predicted["generic.ge"] > MAX_PREDICTED_GE:
         row["skipped"] = f"skipped (model: {predicted['generic.ge']:,.0f} GE)"
         return row
-    if params.get("table_storage") != "bram":
+    if params.get("table_storage") != "bram" and "generic" in TARGETS:
         row["generic"] = synthesized(params, "generic")
-    row["ecp5"] = synthesized(params, "ecp5")
+    if "ecp5" in TARGETS:
+        row["ecp5"] = synthesized(params, "ecp5")
     return row
 
 
@@ -177,7 +194,7 @@ def print_rows(modulus, rows):
         if "skipped" in row:
             print(f"| {row['label']} | {row['skipped']} |" + " |" * 10)
             continue
-        generic, area, placed_row = row.get("generic", {}), row["ecp5"], row.get("pnr", {})
+        generic, area, placed_row = row.get("generic", {}), row.get("ecp5", {}), row.get("pnr", {})
         print(f"| {row['label']} | {fmt(generic.get('ge', generic.get('error', 'no GE view')))} "
               f"| {fmt(row['predicted_ge'])} | {fmt(area.get('lut4', area.get('error')))} | "
               f"{fmt(area.get('ccu2c'))} | {fmt(area.get('ebr'))} | {fmt(area.get('mult18'))} | "
@@ -240,6 +257,18 @@ def print_auto(results):
               f"ECP5: {agrees[1]} |")
 
 
+def merged(results):
+    """``results`` added to those of earlier runs kept in ``results.json`` (a row measured
+    again replaces the earlier one), so that runs narrowed by modulus or label add up."""
+    path = WORK / "results.json"
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    for modulus, rows in results.items():
+        fresh = {json.dumps(row["params"], sort_keys=True) for row in rows}
+        kept[modulus] = [row for row in kept.get(modulus, [])
+                         if json.dumps(row["params"], sort_keys=True) not in fresh] + rows
+    return kept
+
+
 def main():
     started = time.time()
     versions = tools.versions()
@@ -262,9 +291,13 @@ def main():
         place(row)
     for modulus, rows in results.items():
         print_rows(modulus, rows)
-    write_atomic(WORK / "results.json", json.dumps(results, indent=1, default=str))
+    write_atomic(WORK / "results.json", json.dumps(merged(results), indent=1, default=str))
     print_ratios(results)
     print_auto(results)
+    # The cost model against every measured size (the small calibration configurations from
+    # the cache, synthesized when missing, plus every row measured so far).
+    print_held_out(samples(tuple(TARGETS)),
+                   [metric for metric in cost.METRICS if metric.split(".")[0] in TARGETS])
     print(f"\n({time.time() - started:.0f} s)")
 
 

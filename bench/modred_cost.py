@@ -6,11 +6,13 @@ estimate, iCE40 and ECP5; to them are added the 128- to 1,024-bit configurations
 first). The weights of hwgen.cost.modred are fitted by NNLS and written to
 hwgen/cost/modred.json; the table shows each configuration's measured and predicted figures,
 the in-sample error and the leave-one-out error (the model refitted without that row), and
-the leave-one-out error per modulus size.
+the held-out error per modulus size, leaving one configuration out and leaving its whole size
+out. ``--targets generic`` synthesizes and refits the GE view alone (the other metrics keep
+their stored weights).
 
-    .venv/bin/python bench/modred_cost.py
+    .venv/bin/python bench/modred_cost.py [--targets generic ice40 ecp5]
 """
-import collections
+import argparse
 import json
 import pathlib
 import statistics
@@ -20,7 +22,7 @@ import time
 from hwgen import registry
 from hwgen.cost import modred as cost
 from hwgen.cost.model import relative_errors
-from hwgen.flow import tools
+from hwgen.flow import synth, tools
 from hwgen.golden import moduli
 from hwgen.flow.measure import measure
 
@@ -110,63 +112,94 @@ def size_of(kind, params):
     return "≤ 64" if q.bit_length() <= 64 else str(q.bit_length())
 
 
-def main():
-    started = time.time()
-    samples, labels = [], []
+def samples(targets=synth.TARGETS):
+    """``(kind, params, label, figures)`` of every configuration: the small ones synthesized
+    for ``targets`` (from the cache when they were before), then those bench/modred.py
+    measured."""
+    found = []
     for index, (kind, params) in enumerate(CONFIGS):
-        areas = measure_with_retries(kind, params, name=f"modred_cost_{index}")
+        areas = measure_with_retries(kind, params, targets=targets, name=f"modred_cost_{index}")
         figures = {f"{target}.{column}": value for target, area in areas.items()
                    for column, value in area.items()}
-        samples.append((kind, full_params(kind, params), figures))
-        labels.append(_label(kind, params))
+        found.append((kind, full_params(kind, params), _label(kind, params), figures))
         print(f"measured {index + 1}/{len(CONFIGS)}: {_label(kind, params)}", file=sys.stderr)
-    for kind, params, label, figures in bench_samples():
-        samples.append((kind, params, figures))
-        labels.append(label)
-    weights = cost.MODEL.fit(samples)
-    cost.MODEL.save(weights, len(samples))
+    return found + bench_samples()
 
-    print(f"Cost model of hwgen.cost.modred vs Yosys ({len(samples)} configurations; "
+
+def _size_order(size):
+    return (size != "≤ 64", int(size.strip("≤ ")))
+
+
+def print_held_out(found, metrics=cost.METRICS):
+    """The held-out error per modulus size (mean / max, number of configurations), leave one
+    point out and leave one size out, for each of ``metrics``."""
+    print("\nHeld-out error of the cost model per modulus size (mean / max over the "
+          "configurations of that size; *point*: refitted without that configuration, "
+          "*size*: refitted without every configuration of that size)\n")
+    print("| metric | size (bits) | configurations | leave one point out | "
+          "leave one size out |")
+    print("|---|---|---|---|---|")
+    triples = [(kind, params, figures) for kind, params, _, figures in found]
+    sizes = [size_of(kind, params) for kind, params, _ in triples]
+    for metric in metrics:
+        ways = [cost.MODEL.held_out(triples, metric),
+                cost.MODEL.held_out(triples, metric, group=size_of)]
+        for size in sorted({sizes[index] for index, _, _ in ways[0]}, key=_size_order):
+            cells = []
+            for way in ways:
+                errors = relative_errors(*zip(*[(predicted, measured) for index, predicted,
+                                                measured in way if sizes[index] == size]))
+                cells.append(f"{100 * statistics.mean(errors):.1f}% / {100 * max(errors):.0f}%")
+            count = sum(1 for index, _, _ in ways[0] if sizes[index] == size)
+            print(f"| {metric} | {size} | {count} | {cells[0]} | {cells[1]} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", nargs="+", choices=synth.TARGETS, default=synth.TARGETS,
+                        help="targets to synthesize the small configurations for and to refit "
+                        "(the stored weights of the other targets' metrics are kept)")
+    args = parser.parse_args()
+    started = time.time()
+    found = samples(tuple(args.targets))
+    metrics = [metric for metric in cost.METRICS if metric.split(".")[0] in args.targets]
+    weights = {**cost.MODEL.weights(), **{metric: value for metric, value
+                                          in cost.MODEL.fit([(kind, params, figures) for
+                                                             kind, params, _, figures in found])
+                                          .items() if metric in metrics}}
+    cost.MODEL.save(weights, len(found))
+
+    print(f"Cost model of hwgen.cost.modred vs Yosys ({len(found)} configurations; "
           f"err = |model − Yosys| / Yosys, LOO = fitted without that row)\n")
-    print("| configuration | " + " | ".join(f"{m} Yosys | model | err | LOO" for m in cost.METRICS)
+    print("| configuration | " + " | ".join(f"{m} Yosys | model | err | LOO" for m in metrics)
           + " |")
-    print("|---|" + "---|---|---|---|" * len(cost.METRICS))
-    errors = {metric: ([], []) for metric in cost.METRICS}
-    by_size = collections.defaultdict(lambda: collections.defaultdict(list))
-    for index, (kind, params, measured) in enumerate(samples):
-        held_out = cost.MODEL.fit(samples[:index] + samples[index + 1:])
+    print("|---|" + "---|---|---|---|" * len(metrics))
+    triples = [(kind, params, figures) for kind, params, _, figures in found]
+    held = {metric: {index: predicted for index, predicted, _
+                     in cost.MODEL.held_out(triples, metric)} for metric in metrics}
+    errors = {metric: ([], []) for metric in metrics}
+    for index, (kind, params, label, measured) in enumerate(found):
         inside = cost.MODEL.predict(kind, params, weights)
-        outside = cost.MODEL.predict(kind, params, held_out)
         cells = []
-        for metric in cost.METRICS:
+        for metric in metrics:
             truth = measured.get(metric)
-            if truth is None:
+            if not truth:
                 cells.append("— | — | — | —")
                 continue
-            err_in = relative_errors([inside[metric]], [truth])
-            err_out = relative_errors([outside[metric]], [truth])
-            errors[metric][0].extend(err_in)
-            errors[metric][1].extend(err_out)
-            by_size[size_of(kind, params)][metric].extend(err_out)
-            cells.append(f"{truth:,.0f} | {inside[metric]:,.0f} | "
-                         f"{100 * err_in[0] if err_in else 0:.0f}% | "
-                         f"{100 * err_out[0] if err_out else 0:.0f}%")
-        print(f"| {labels[index]} | " + " | ".join(cells) + " |")
+            err_in = relative_errors([inside[metric]], [truth])[0]
+            err_out = relative_errors([held[metric][index]], [truth])[0]
+            errors[metric][0].append(err_in)
+            errors[metric][1].append(err_out)
+            cells.append(f"{truth:,.0f} | {inside[metric]:,.0f} | {100 * err_in:.0f}% | "
+                         f"{100 * err_out:.0f}%")
+        print(f"| {label} | " + " | ".join(cells) + " |")
     print()
     for metric, (inside, outside) in errors.items():
         print(f"{metric}: mean error {100 * statistics.mean(inside):.1f}% (max "
               f"{100 * max(inside):.0f}%), leave-one-out mean "
               f"{100 * statistics.mean(outside):.1f}% "
               f"(max {100 * max(outside):.0f}%)")
-    print("\nLeave-one-out error per modulus size (mean / max):\n")
-    print("| size (bits) | " + " | ".join(cost.METRICS) + " |")
-    print("|---|" + "---|" * len(cost.METRICS))
-    for size, metrics in sorted(by_size.items(), key=lambda item: (item[0] != "≤ 64",
-                                                                   int(item[0].strip("≤ ")))):
-        cells = [f"{100 * statistics.mean(metrics[metric]):.1f}% / "
-                 f"{100 * max(metrics[metric]):.0f}% ({len(metrics[metric])})"
-                 if metrics[metric] else "—" for metric in cost.METRICS]
-        print(f"| {size} | " + " | ".join(cells) + " |")
+    print_held_out(found, metrics)
     print(f"\nweights written to {cost.MODEL.path.name}; {time.time() - started:.0f} s")
 
 

@@ -75,6 +75,25 @@ class LinearCostModel:
                                if value > 0}
         return weights
 
+    def held_out(self, samples, metric, group=None):
+        """Held-out predictions of ``metric``: ``[(index, predicted, measured)]`` for every
+        sample that has a measurement, each predicted by weights fitted without it — without
+        that sample alone (``group=None``, leave one out), or without every sample in the same
+        group (``group(kind, params)`` names it, e.g. the design size: the group is then
+        extrapolated from the others)."""
+        keys = [None if group is None else group(kind, params) for kind, params, _ in samples]
+        fits, result = {}, []
+        for index, (kind, params, figures) in enumerate(samples):
+            if not figures.get(metric):
+                continue
+            key = index if group is None else keys[index]
+            if key not in fits:
+                fits[key] = self.fit([sample for other, sample in enumerate(samples)
+                                      if (other if group is None else keys[other]) != key])
+            result.append((index, self.predict(kind, params, fits[key])[metric],
+                           figures[metric]))
+        return result
+
     def save(self, weights, samples_used):
         write_atomic(self.path, json.dumps({"family": self.family, "samples": samples_used,
                                             "weights": weights}, indent=2, sort_keys=True) + "\n")
