@@ -37,7 +37,7 @@ per 1,000 LUT4+carry cells.
 import argparse
 
 from hwgen.flow import tools
-from hwgen.flow.measure import measure
+from hwgen.flow.measure import composed, measure
 
 THROUGHPUT = 1024
 # activation → (parameters, pipeline): floats register every adder level (one IEEE adder a
@@ -79,20 +79,6 @@ def params_of(activation, kind, mu, tables, lanes, weight_format):
             "max_len": 4096, **numbers, "pipeline": pipeline}
 
 
-SLICES = (2, 4)  # lanes of the two slices a K-lane row is composed from
-
-
-def composed(kind, params, targets, timeout):
-    """The K-lane figures from the slices (see the module documentation)."""
-    low, high = (measure(f"ternary_{kind}", {**params, "lanes": lanes}, targets=targets,
-                         timeout=timeout) for lanes in SLICES)
-    scale = (params["lanes"] - SLICES[0]) / (SLICES[1] - SLICES[0])
-    return {target: {column: low[target][column]
-                     + (high[target][column] - low[target][column]) * scale
-                     for column, value in low[target].items() if isinstance(value, (int, float))}
-            for target in targets}
-
-
 def measured(activation, targets, timeout, more, full):
     """``(label, kind, params, area or None)`` per row, as each is synthesized."""
     rows = ROWS[activation] + (MORE_ROWS.get(activation, []) if more else [])
@@ -100,7 +86,8 @@ def measured(activation, targets, timeout, more, full):
         params = params_of(activation, kind, *shape)
         try:
             area = (measure(f"ternary_{kind}", params, targets=targets, timeout=timeout)
-                    if full else composed(kind, params, targets, timeout))
+                    if full else composed(f"ternary_{kind}", params, params["lanes"],
+                                          targets=targets, timeout=timeout))
         except tools.ToolTimeout:
             area = None
         yield label, kind, params, area
@@ -182,7 +169,7 @@ def main(argv=None):
     targets = tuple(args.targets.split(","))
     versions = tools.versions()
     how = ("each core synthesized whole" if args.full else
-           f"each core composed from its {SLICES[0]}- and {SLICES[1]}-lane slices")
+           "each core composed from its 2- and 4-lane slices")
     print(f"Ternary cores at {THROUGHPUT:,} MACs/cycle — Yosys {versions['yosys']}; {how}, "
           f"every repeated unit synthesized once (hierarchical synthesis); GE std: flops at "
           f"5.7 GE.")

@@ -17,7 +17,7 @@ import sys
 
 from hwgen.cost import ternary as cost
 from hwgen.cost.model import relative_errors
-from hwgen.flow.measure import measure
+from hwgen.flow.measure import composed, measure
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import ternary as tile_bench  # noqa: E402  (the 1,024-MAC shapes of bench/ternary.py)
@@ -72,7 +72,7 @@ TARGETS = sorted({metric.split(".")[0] for metric in cost.METRICS})
 def measured(kind, params):
     tile = (kind, params) in TILES
     targets = ("generic",) if tile else TARGETS
-    areas = (tile_bench.composed(kind.removeprefix("ternary_"), params, targets, 3600) if tile
+    areas = (composed(kind, params, params["lanes"], targets=targets, timeout=3600) if tile
              else measure(kind, params, targets=targets))
     return {metric: areas[target][column]
             for metric in cost.METRICS for target, column in [metric.split(".")]

@@ -19,7 +19,7 @@ from hwgen.config import from_mapping
 from hwgen.flow import hierarchy as _hierarchy, synth, tools, verilog
 from hwgen.flow.files import write_atomic
 
-__all__ = ["measure", "synthesize", "cache_key", "cached", "Store", "DEFAULT_CACHE"]
+__all__ = ["measure", "composed", "synthesize", "cache_key", "cached", "Store", "DEFAULT_CACHE"]
 
 DEFAULT_CACHE = pathlib.Path(os.environ.get("HWGEN_CACHE", "build/.cache"))
 
@@ -60,6 +60,27 @@ def measure(kind, params, *, targets=synth.TARGETS, name=None, work_dir="build/m
         if "workaround" in report:
             results[target] = {**report["area"], "workaround": report["workaround"]}
     return results
+
+
+def composed(kind, params, lanes, *, slices=(2, 4), **options):
+    """Area figures of a ``lanes``-lane core composed from two slices of it.
+
+    For cores whose lanes are identical repeated units (a lane does not depend on how many
+    there are), the ``lanes``-lane figures are ``slice(a) + (slice(b) − slice(a)) · (lanes −
+    a) / (b − a)`` for the ``slices`` ``(a, b)``: the same design with ``a`` and ``b`` lanes,
+    each measured with :func:`measure` (``options`` are its keyword arguments). Only numeric
+    columns are composed.
+    """
+    low_lanes, high_lanes = slices
+    if not (isinstance(low_lanes, int) and isinstance(high_lanes, int)
+            and 0 < low_lanes < high_lanes):
+        raise ValueError(f"slices must be two lane counts a < b, not {slices!r}")
+    low, high = (measure(kind, {**params, "lanes": count}, **options) for count in slices)
+    scale = (lanes - low_lanes) / (high_lanes - low_lanes)
+    return {target: {column: low[target][column]
+                     + (high[target][column] - low[target][column]) * scale
+                     for column, value in low[target].items() if isinstance(value, (int, float))}
+            for target in low}
 
 
 def synthesize(design, emitted, target, *, reports_dir="reports", cache_dir=DEFAULT_CACHE,

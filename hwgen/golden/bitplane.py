@@ -339,18 +339,13 @@ def random_transactions(p, count, seed):
 
 def to_vectors(p, transactions):
     """Stream vectors (see :mod:`hwgen.golden`) for ``transactions``."""
-    beats, results = [], []
-    for transaction in transactions:
-        count = len(transaction["a"])
-        for index in range(count):
-            beats.append({"a": transaction["a"][index].tolist(),
-                          "w": transaction["w"][index].tolist(),
-                          "prec": int(transaction["prec"][index]),
-                          "scale": transaction["scale"][index].tolist(),
-                          "last": int(index == count - 1)})
-        y, err = dot_products(p, transaction)
-        results.append({"y": y, "err": err})
-    return {"inputs": {"i": beats}, "outputs": {"o": results}}
+    return ternary.dot_product_vectors(
+        transactions,
+        lambda transaction, index: {"a": transaction["a"][index].tolist(),
+                                    "w": transaction["w"][index].tolist(),
+                                    "prec": int(transaction["prec"][index]),
+                                    "scale": transaction["scale"][index].tolist()},
+        lambda transaction: dot_products(p, transaction))
 
 
 def vectors(p, count, seed):

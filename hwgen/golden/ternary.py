@@ -69,7 +69,8 @@ __all__ = [
     "encode_code2", "decode_code2", "encode_base3", "decode_base3", "encode", "decode",
     "VALUE_FORMATS", "is_value_format",
     "Arithmetic", "highest_digit", "build_table", "fetch", "tree_sum", "beat_sums", "dot_products",
-    "wrap", "directed", "random_activations", "random_transactions", "to_vectors", "vectors",
+    "wrap", "directed", "random_activations", "random_transactions", "dot_product_vectors",
+    "to_vectors", "vectors",
 ]
 
 BASE3_INVALID = 243  # 3**5: bytes from here on are invalid
@@ -475,18 +476,28 @@ def _nested(codes, p):
     return codes.reshape(p.lanes, codes_per_lane(p)).tolist()
 
 
-def to_vectors(p, transactions):
-    """Stream vectors (see :mod:`hwgen.golden`) for ``transactions``."""
+def dot_product_vectors(transactions, beat_fields, dot_products):
+    """Stream vectors (see :mod:`hwgen.golden`) for dot-product ``transactions`` (dicts of
+    per-beat arrays, ``a`` among them): beat ``index`` of a transaction carries the fields
+    ``beat_fields(transaction, index)`` and ``last``; each transaction's result beat is
+    ``(y, err) = dot_products(transaction)``. Shared by the table families."""
     beats, results = [], []
     for transaction in transactions:
         count = len(transaction["a"])
         for index in range(count):
-            beats.append({"a": transaction["a"][index].tolist(),
-                          "w": _nested(transaction["w"][index], p),
-                          "last": int(index == count - 1)})
-        y, err = dot_products(p, transaction)
+            beats.append({**beat_fields(transaction, index), "last": int(index == count - 1)})
+        y, err = dot_products(transaction)
         results.append({"y": y, "err": err})
     return {"inputs": {"i": beats}, "outputs": {"o": results}}
+
+
+def to_vectors(p, transactions):
+    """Stream vectors (see :mod:`hwgen.golden`) for ``transactions``."""
+    return dot_product_vectors(
+        transactions,
+        lambda transaction, index: {"a": transaction["a"][index].tolist(),
+                                    "w": _nested(transaction["w"][index], p)},
+        lambda transaction: dot_products(p, transaction))
 
 
 def vectors(p, count, seed):

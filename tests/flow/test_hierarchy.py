@@ -281,3 +281,23 @@ def test_cached_reports_gain_new_area_columns(tmp_path, lanes):
     again, hit = measure.synthesize_cached(design, emitted, "generic", cache_dir=tmp_path,
                                            hierarchy=False)
     assert hit and again["area"] == report["area"] and "ge_std" in again["area"]
+
+
+def test_a_core_is_composed_linearly_from_two_slices(monkeypatch):
+    calls = []
+
+    def fake_measure(kind, params, **options):
+        calls.append((kind, params["lanes"], options))
+        lanes = params["lanes"]
+        return {"generic": {"ge": 100 + 10 * lanes, "flops": 4 * lanes, "note": "text"}}
+
+    monkeypatch.setattr(measure, "measure", fake_measure)
+    area = measure.composed("ternary_lut", {"mu": 4, "lanes": 99}, 8, timeout=5)
+    assert area == {"generic": {"ge": 180.0, "flops": 32.0}}
+    assert calls == [("ternary_lut", 2, {"timeout": 5}), ("ternary_lut", 4, {"timeout": 5})]
+
+
+@pytest.mark.parametrize("slices", [(4, 2), (0, 2), (2.0, 4)])
+def test_composition_rejects_bad_slices(slices):
+    with pytest.raises(ValueError, match=r"slices must be two lane counts a < b, not "):
+        measure.composed("ternary_lut", {}, 8, slices=slices)
