@@ -44,7 +44,7 @@ dse: $(STAMP)
 	$(BIN)/hwgen dse $(SWEEP) --executor $(EXECUTOR)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) -q
+	$(BIN)/python -m pytest -n $(JOBS) -q --durations=25
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) -q -m slow
