@@ -51,6 +51,9 @@ EQUIVALENCES = [
     *[_modred(q, in_bits, method) for q, in_bits in ((65521, 20), (786433, 24))
       for method in ("lut", "barrett", "montgomery")],
     _modred(65521, 20, "special"),
+    # Beyond 20 bits: a 24- and a 32-bit prime (2^24 − 3, 2^32 − 5), four input bits above.
+    *[_modred(q, q.bit_length() + 4, method) for q in (16777213, 4294967291)
+      for method in ("lut", "iterative", "hybrid", "barrett", "montgomery", "special")],
     *[(f"ternary_lut_int{bits}_mu{mu}", "ternary_lut", {**TERNARY, "mu": mu, "act_bits": bits})
       for bits in (4, 8) for mu in (1, 2)],
     ("ternary_mac_int4_mu2", "ternary_mac", {**TERNARY, "mu": 2, "act_bits": 4}),

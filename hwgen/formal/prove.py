@@ -113,6 +113,7 @@ class _Job:
     name: str
     engine: str
     replays: bool = True
+    induction: int = None
 
 
 def _jobs(design, prop, manifest):
@@ -130,7 +131,7 @@ def _jobs(design, prop, manifest):
                      f"packets answered within {bound} cycles", None, prop, engine)]
     return [_Job(found.harness, f"≡ {found.reference}", found.performance,
                  f"{prop}_{found.part}" if found.part else prop, found.engine or engine,
-                 replays=found.part is None)
+                 replays=found.part is None, induction=found.induction)
             for found in families.equivalences(design)]
 
 
@@ -152,12 +153,13 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine=None,
     results = []
     for prop, job in ((prop, job) for prop in props for job in _jobs(design, prop, manifest)):
         harness, what = job.harness, job.what
-        steps_deep = depth or default_depth(manifest, prop, job.reference)
+        steps_deep = depth or job.induction or default_depth(manifest, prop, job.reference)
         job_dir = emitted.dir / "formal" / job.name
         shutil.rmtree(job_dir, ignore_errors=True)
         text = rtlil.convert(harness, name=TOP, emit_src=False)
         solver = engine or job.engine
-        inductive = induction or prop in INDUCTIVE or solver in sby.UNBOUNDED
+        inductive = (induction or prop in INDUCTIVE or solver in sby.UNBOUNDED
+                     or job.induction is not None)
         sby.write_job(job_dir, text, top=TOP, mode="prove" if inductive else "bmc",
                       depth=steps_deep, engine=solver, timeout=timeout)
         outcome = sby.run(job_dir, depth=steps_deep, timeout=timeout)

@@ -5,6 +5,8 @@ per activation, a (optionally pipelined) adder tree, a register — and differ i
 does: :class:`~hwgen.cores.bitserial.lane.DigitLane` multiplies by a slice of the weight's
 digits per cycle, :class:`~hwgen.cores.bitserial.lane.MultiplierLane` by the whole weight.
 """
+from types import SimpleNamespace
+
 from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -78,6 +80,15 @@ class _Engine(wiring.Component):
         self._p = params
         self._sum_width = _beat_sum_width(params)
         self._bitmod = BitModTable(params.weight_bits) if params.weight_format == "bitmod" else None
+        # The registers that carry a beat from cycle to cycle: attributes rather than locals
+        # of elaborate() so that a formal proof can state invariants about them (see
+        # hwgen.formal.families.dot).
+        self.registers = SimpleNamespace(
+            beat=Signal(input_layout(params), name="beat"), held=Signal(name="held"),
+            step=Signal(range(self.max_cycles()), name="step"),
+            first=Signal(init=1, name="first"),
+            position=Signal(range(params.beats_per_group), name="position"),
+            scale=Signal(params.scale_bits, name="scale"), dtype=Signal(2, name="dtype"))
         super().__init__({
             "i": In(stream.Signature(input_layout(params))),
             "o": Out(stream.Signature(beat_sum_layout(self._sum_width, params.scale_bits))),
@@ -135,11 +146,8 @@ class _Engine(wiring.Component):
         A group's scale and dtype are those on its first beat; later beats of the group use
         the latched copies.
         """
-        p = self._p
-        first = Signal(init=1)
-        position = Signal(range(p.beats_per_group))
-        scale = Signal(p.scale_bits)
-        dtype = Signal(2)
+        p, r = self._p, self.registers
+        first, position, scale, dtype = r.first, r.position, r.scale, r.dtype
         group_end = Signal()
         m.d.comb += group_end.eq((position == p.beats_per_group - 1) | beat.last)
         current_scale = Mux(first, beat.scale, scale)
@@ -183,10 +191,8 @@ class _Engine(wiring.Component):
         m.d.comb += advance.eq(~self.o.valid | self.o.ready)
 
         # Input register, and which slice of the held beat's digits is worked on.
-        beat = Signal(input_layout(p))
-        held = Signal()
+        beat, held, step = self.registers.beat, self.registers.held, self.registers.step
         max_cycles = self.max_cycles()
-        step = Signal(range(max_cycles))
         cycles = Signal(range(max_cycles + 1))
         slice_index = Signal(range(max_cycles))
         final = Signal()

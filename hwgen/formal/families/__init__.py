@@ -9,6 +9,7 @@ bit-parallel, parallel Huffman decoder ≡ serial one).
 import dataclasses
 
 from hwgen import registry
+from hwgen.cores.bitserial.dot import BitParallelEngine, BitSerialEngine
 from hwgen.formal.families import dot, modred
 from hwgen.formal.harness import LockstepHarness
 
@@ -48,12 +49,15 @@ class Equivalence:
     and, for a reference design, that design's performance figures (its latency sets how
     deep the proof must go). ``part`` names a proof about a part of the design (its job
     directory is ``equivalence_PART``), ``engine`` the engine it needs (default: as for the
-    whole design, :data:`ENGINES`)."""
+    whole design, :data:`ENGINES`). ``induction`` is the ``k`` of a proof by k-induction, for
+    a harness that states the invariants which make its property inductive (default:
+    bounded model checking, or the engine's own unbounded proof)."""
     harness: object
     reference: str
     performance: dict = None
     part: str = None
     engine: str = None
+    induction: int = None
 
 
 def _shared(values, params_class):
@@ -92,10 +96,29 @@ def equivalences(design):
     found = [Equivalence(LockstepHarness(design.build(), reference), kind.name,
                          reference.performance)]
     if design.kind.name == "bitserial_dot":
-        found.append(Equivalence(dot.engine_harness(design.params, params),
-                                 f"{kind.name}'s engine (beat sums)", part="engine",
-                                 engine="pdr"))
+        found += _bitserial_engines(design.params, params)
     return found
+
+
+# k of the engines' proofs against the definition of a beat sum: the invariants the harness
+# states make the property 1-inductive; one step more costs little.
+ENGINE_INDUCTION = 2
+
+
+def _bitserial_engines(params, reference_params):
+    """The engines behind the group-scale accumulator, for every input sequence: each against
+    the definition of a beat sum (k-induction) where :class:`dot.EngineSpecHarness` covers
+    them, else the serial engine in lockstep with the parallel one (PDR)."""
+    if not dot.EngineSpecHarness.covers(params):
+        return [Equivalence(dot.engine_harness(params, reference_params),
+                            "bitparallel_dot's engine (beat sums)", part="engine",
+                            engine="pdr")]
+    return [Equivalence(dot.EngineSpecHarness(engine(engine_params), engine_params),
+                        f"beat sums' definition ({name})", part=part, engine="yices",
+                        induction=ENGINE_INDUCTION)
+            for engine, engine_params, name, part in (
+                (BitSerialEngine, params, "bit-serial engine", "engine"),
+                (BitParallelEngine, reference_params, "bit-parallel engine", "reference_engine"))]
 
 
 # Kind → golden output beats for accepted input beats (the replay's expected values).
