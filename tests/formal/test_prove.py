@@ -96,6 +96,18 @@ def test_bitserial_engines_equal_the_beat_sum_definition(root, tmp_path, part):
     assert outcome.status == "proved", outcome.log[-2000:]
 
 
+def test_broken_bitserial_engine_is_not_proved(root, tmp_path, monkeypatch):
+    # A Horner fold by the wrong shift breaks the definition on the first beat sum.
+    from hwgen.cores.bitserial.dot import BitSerialEngine
+    monkeypatch.setattr(BitSerialEngine, "_slice_bits", lambda self: 2)
+    found = next(job for job in families.equivalences(_design(root, "bitserial_dot2"))
+                 if job.part == "engine")
+    sby.write_job(tmp_path, rtlil.convert(found.harness, name="harness", emit_src=False),
+                  top="harness", mode="bmc", depth=6, engine=found.engine, timeout=300)
+    outcome = sby.run(tmp_path, depth=6, timeout=300)
+    assert outcome.status == "counterexample", outcome.log[-2000:]
+
+
 def test_ternary_lut_equals_addsub(root, tmp_path):
     result = _only(prove.prove(_design(root, "ternary_lut_int4"), tmp_path,
                                props=["equivalence"], depth=4))
