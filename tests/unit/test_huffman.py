@@ -34,15 +34,15 @@ CONFIGS = {
                     tables="runtime"),
     # Every pipeline register, runtime tables (the tables travel with the words).
     "pipelined": dict(group_size=32, block_bits=128, in_bits=32, max_code_len=6,
-                      tables="runtime", segment_bits=4, pipeline=Pipeline(lookup=True, resolve=1, compact_every=1,
-                                                          assemble=True)),
+                      tables="runtime", segment_bits=4, pipeline=Pipeline(compare=True, lookup=True, resolve=1,
+                                                          compact_every=1, assemble=True)),
     # Registers every other level; a block per word; 16-bit segments; the header ends in a
     # segment's middle.
     "pipelined_w64": dict(group_size=16, block_bits=64, in_bits=64, max_code_len=7,
                           scale_bits=7, segment_bits=16, pipeline=Pipeline(resolve=2, compact_every=3)),
 }
 
-PIPELINES = [Pipeline(), Pipeline(lookup=True), Pipeline(resolve=1), Pipeline(resolve=3),
+PIPELINES = [Pipeline(), Pipeline(lookup=True), Pipeline(compare=True), Pipeline(resolve=1), Pipeline(resolve=3),
              Pipeline(compact_every=1), Pipeline(compact_every=2, assemble=True),
              Pipeline(lookup=True, resolve=2, compact_every=2, assemble=True)]
 

@@ -7,7 +7,7 @@ from hwgen.cores.common.pipeline import Stages
 from hwgen.cores.dfloat.params import DFloatParams
 from hwgen.cores.huffman.speculative import (CodeLookup, SegmentWalker, code_tables, compact,
                                              compact_levels, resolve_entries, resolve_levels,
-                                             state_count)
+                                             segment_lookups, state_count)
 from hwgen.golden import dfloat as df
 from hwgen.golden.kvformat import Codebook
 
@@ -90,7 +90,8 @@ class ParallelCore(wiring.Component):
     i : ``In(stream.Signature(input_layout(p)))``
     o : ``Out(stream.Signature(step_layout(p, capacity)))``, one step per word.
 
-    Registers after the lookup, every ``pipeline.resolve`` levels of the resolve tree,
+    Registers after the lookup's comparisons (``pipeline.compare``), after the lookup, every
+    ``pipeline.resolve`` levels of the resolve tree,
     every ``pipeline.compact_every`` levels of the compaction tree and before the block
     buffer (``pipeline.assemble``) are optional.
 
@@ -115,7 +116,7 @@ class ParallelCore(wiring.Component):
         """The optional pipeline registers (``pipeline``), each one cycle of latency."""
         pipe = p.pipeline
         resolve = resolve_levels(len(_segments(p.in_bits)))
-        return (int(pipe.lookup) + ((resolve - 1) // pipe.resolve if pipe.resolve else 0)
+        return (int(pipe.compare) + int(pipe.lookup) + ((resolve - 1) // pipe.resolve if pipe.resolve else 0)
                 + (compact_levels(p.in_bits) // pipe.compact_every if pipe.compact_every
                    else 0) + int(pipe.assemble))
 
@@ -165,22 +166,17 @@ class ParallelCore(wiring.Component):
         stages = Stages(m, advance, side)
         stages.count = 1
 
-        # 3. Lookup per segment: length and rank at every position.
+        # 3. Lookup per segment: length and rank at every position (a register after the
+        # comparisons: pipeline.compare).
         tables = [code_tables(book, RANK_BITS)[0] for book in _books(p)]
-        lengths, ranks, invalid = [], [], []
-        for number, (start, stop) in enumerate(_segments(width)):
-            unit = CodeLookup(RANK_BITS, longest, stop - start, tables)
-            m.submodules[f"lookup{number}"] = unit
-            m.d.comb += [unit.bits.eq(bits[width - stop:width - start + longest - 1]),
-                         unit.book.eq(side["book"])]
-            lengths += [unit.length[k] for k in range(stop - start)]
-            ranks += [unit.symbol[k] for k in range(stop - start)]
-            invalid += [unit.invalid[k] for k in range(stop - start)]
+        lengths, ranks, invalid = segment_lookups(
+            m, stages, bits, _segments(width), RANK_BITS, longest, tables, side["book"],
+            compare=p.pipeline.compare)
         # A codeword running past the end of a block's `last` word is bad too.
         runs_out = Cat(*[Const(0, 1) if position <= width - longest
                          else lengths[position] >= width - position
                          for position in range(width)])
-        bad = Cat(*invalid) | Mux(side["last"], runs_out, 0)
+        bad = Cat(*invalid) | Mux(stages.side["last"], runs_out, 0)
         lengths, ranks, bad, runs_out = stages.register_if(
             p.pipeline.lookup, [lengths, ranks, bad, runs_out], "lookup")
 

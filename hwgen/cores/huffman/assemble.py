@@ -68,7 +68,8 @@ class BlockAssembler(wiring.Component):
     o : ``Out(stream.Signature(output_layout(p)))``
 
     With ``pipeline.assemble`` a register holds each step's indices already moved to their
-    slots (a shift by ``base``) and the products, before they are stored, and a skid register
+    slots (a shift by ``base``), its scale and centroids, before they are stored (the
+    products are formed from that register, as the entry stores them), and a skid register
     in front of it makes ``i.ready`` a register (it holds a step that arrives while the
     register cannot move).
 
@@ -101,11 +102,11 @@ class BlockAssembler(wiring.Component):
         drain = Signal()
         beat = Signal(range(max(p.words_per_block, 2)))  # one bit even for one beat per block
 
-        # A step's indices moved to their slots and its products, before they are stored.
+        # A step's indices moved to their slots, before they are stored.
         placed_layout = data.StructLayout({
             "symbols": unsigned(p.group_size * w), "count": unsigned(p.group_size.bit_length()),
-            "first": 1, "last": 1, "err": 1,
-            "products": data.ArrayLayout(signed(p.value_bits), p.symbols)})
+            "first": 1, "last": 1, "err": 1, "scale": unsigned(p.scale_bits),
+            "centroids": data.ArrayLayout(signed(p.centroid_bits), p.symbols)})
         step = self.i.p
         store = ~full.bit_select(fill, 1)
         if p.pipeline.assemble:
@@ -127,9 +128,7 @@ class BlockAssembler(wiring.Component):
                                                    p.group_size * w)),
                      placed.count.eq(step.count), placed.first.eq(step.first),
                      placed.last.eq(step.last), placed.err.eq(step.err),
-                     placed.products.eq(Cat(*[(step.centroids[symbol] * step.scale)
-                                              [:p.value_bits]
-                                              for symbol in range(p.symbols)]))]
+                     placed.scale.eq(step.scale), placed.centroids.eq(step.centroids)]
         if p.pipeline.assemble:
             staged = Signal(placed_layout)
             with m.If(take):
@@ -138,6 +137,11 @@ class BlockAssembler(wiring.Component):
         else:
             m.d.comb += self.i.ready.eq(store)
             placed_valid = self.i.valid
+        # The products are formed from the placed step, so with `pipeline.assemble` the
+        # multipliers run from a register to the entries' registers, with no skid
+        # multiplexer in front of them.
+        products = Cat(*[(placed.centroids[symbol] * placed.scale)[:p.value_bits]
+                         for symbol in range(p.symbols)])
         with m.If(placed_valid & store):
             for number, entry in enumerate(entries):
                 with m.If(fill == number):
@@ -146,7 +150,7 @@ class BlockAssembler(wiring.Component):
                                  entry.count.eq(placed.count)]
                     with m.If(placed.last):
                         m.d.sync += [entry.err.eq(placed.err), full[number].eq(1),
-                                     entry.products.eq(placed.products)]
+                                     entry.products.eq(products)]
             with m.If(placed.last):
                 m.d.sync += fill.eq(~fill)
 

@@ -5,8 +5,8 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.cores.common.pipeline import Stages
 from hwgen.cores.huffman.assemble import decoded_layout, input_layout
-from hwgen.cores.huffman.speculative import (CodeLookup, SegmentWalker, compact,
-                                             compact_levels, resolve_entries, resolve_levels,
+from hwgen.cores.huffman.speculative import (SegmentWalker, compact, compact_levels,
+                                             resolve_entries, resolve_levels, segment_lookups,
                                              state_count)
 from hwgen.cores.huffman.tables import LookupSignature, book_tables
 from hwgen.cores.huffman.words import header_fields, header_now, held_layout, number_word
@@ -41,7 +41,9 @@ class ParallelCore(wiring.Component):
     2. *tables*: the block's header gives the book and pattern; their tables are registered
        with the word.
     3. *lookup* (:class:`~hwgen.cores.huffman.speculative.CodeLookup`, one per
-       ``segment_bits`` segment): the codeword at every position. Register: ``pipeline.lookup``.
+       ``segment_bits`` segment): the codeword at every position. Registers:
+       ``pipeline.compare`` (after the comparisons, :class:`~hwgen.cores.huffman.speculative.
+       CodeCompare`) and ``pipeline.lookup``.
     4. *resolve* (:class:`~hwgen.cores.huffman.speculative.SegmentWalker` per segment, then
        :func:`~hwgen.cores.huffman.speculative.resolve_entries`): each segment walked from
        every entry state, a tree of state-map compositions, the state carried from word to
@@ -89,6 +91,7 @@ class ParallelCore(wiring.Component):
         resolve = resolve_levels(len(_segments(p)))
         compaction = compact_levels(p.in_bits)
         return {
+            "compare": int(pipe.compare),
             "lookup": int(pipe.lookup),
             "resolve": (resolve - 1) // pipe.resolve if pipe.resolve else 0,
             "compact": compaction // pipe.compact_every if pipe.compact_every else 0,
@@ -174,21 +177,12 @@ class ParallelCore(wiring.Component):
         stages = Stages(m, advance, side)
         stages.count = 1
 
-        # 3. Lookup, one unit per segment.
+        # 3. Lookup, one unit per segment (a register after its comparisons: pipeline.compare).
         segments = _segments(p)
-        lengths, symbols, invalid = [], [], []
         books = None if p.runtime else book_tables(p, p.table_set())
-        for number, (start, stop) in enumerate(segments):
-            unit = CodeLookup(p.sym_bits, longest, stop - start, books)
-            m.submodules[f"lookup{number}"] = unit
-            m.d.comb += unit.bits.eq(word_bits[width - stop:width - start + longest - 1])
-            if p.runtime:
-                m.d.comb += unit.tables.eq(block_tables)
-            else:
-                m.d.comb += unit.book.eq(block_tables)
-            lengths += [unit.length[k] for k in range(stop - start)]
-            symbols += [unit.symbol[k] for k in range(stop - start)]
-            invalid += [unit.invalid[k] for k in range(stop - start)]
+        lengths, symbols, invalid = segment_lookups(
+            m, stages, word_bits, segments, p.sym_bits, longest, books, block_tables,
+            compare=p.pipeline.compare)
         # A codeword that runs past the end of the block's final word is bad too.
         bad = []
         for position in range(width):

@@ -68,6 +68,9 @@ class HuffmanPipelineParams(Params):
     changes the throughput (one word per cycle). The serial decoder ignores them."""
     lookup: bool = param(False, Bool(), "register the codeword lookups before the segment "
                                         "walks")
+    compare: bool = param(False, Bool(), "register the comparisons of the codeword lookups "
+                                         "(the windows against the ends of the codes), "
+                                         "splitting the lookup stage in two")
     resolve: int = param(0, Int(0, 32), "register the segment-state resolution after every "
                                         "this many of its levels (0: never)")
     compact_every: int = param(0, Int(0, 16), "register the compaction tree after every this "
@@ -100,7 +103,8 @@ class HuffmanParams(BlockFormat):
     pipeline: HuffmanPipelineParams = param(HuffmanPipelineParams(),
                                             Nested(HuffmanPipelineParams),
                                             "pipeline registers of the parallel decoder: "
-                                            "lookup, resolve, compact_every, assemble")
+                                            "compare, lookup, resolve, compact_every, "
+                                            "assemble")
 
     def check(self):
         super().check()

@@ -27,7 +27,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["pick", "shift_units", "code_tables_layout", "code_tables", "state_count", "CodeLookup", "SegmentWalker",
+__all__ = ["pick", "shift_units", "code_tables_layout", "code_tables", "state_count", "CodeCompare", "CodeLookup", "segment_lookups", "SegmentWalker",
            "ComposeNode", "CompactNode", "tree_heights", "resolve_levels", "resolve_entries",
            "compact_levels", "compact"]
 
@@ -98,6 +98,65 @@ def state_count(max_len, segment_bits):
     return max(max_len, segment_bits)
 
 
+def _table_members(sym_bits, max_len, books):
+    """The ``tables`` (runtime) or ``book`` (fixed tables) member of a lookup unit."""
+    if books is None:
+        return {"tables": In(code_tables_layout(sym_bits, max_len))}
+    return {"book": In(range(max(len(books), 2)))}
+
+
+def _selected_tables(m, unit, sym_bits, max_len, books):
+    """The tables a lookup unit uses: its ``tables`` input, or its ``book``'s constants."""
+    if books is None:
+        return unit.tables
+    layout = code_tables_layout(sym_bits, max_len)
+    tables = Signal(layout)
+    with m.Switch(unit.book):
+        for number, book in enumerate(books):
+            with m.Case(number):
+                m.d.comb += tables.eq(layout.const(book))
+    return tables
+
+
+def _windows(bits, positions, max_len):
+    """The ``max_len``-bit window at each position of ``bits`` (first position in the MSB)."""
+    return [bits[positions - 1 - position:positions - 1 - position + max_len]
+            for position in range(positions)]
+
+
+def _at_least(window, tables):
+    """Bit ``l``: ``window`` is at least the end of the codes of length ``l + 1``."""
+    return Cat(*[window >= tables.limits[length] for length in range(len(tables.limits))])
+
+
+class CodeCompare(wiring.Component):
+    """The comparisons of a :class:`CodeLookup` at each of ``positions`` positions, as a unit
+    of their own, so that a register can split the lookup after them
+    (``CodeLookup(compared=True)`` takes the rest).
+
+    Members
+    -------
+    bits, tables or book : as :class:`CodeLookup`
+    at_least : ``Out(ArrayLayout(unsigned(max_len), positions))``: bit ``l`` of a position is
+        set when its window is at least the end of the codes of length ``l + 1``.
+
+    Combinational: ``max_len`` comparisons (carry chains) per position.
+    """
+
+    def __init__(self, sym_bits, max_len, positions, books=None):
+        self._w, self._max_len, self._positions, self._books = sym_bits, max_len, positions, books
+        super().__init__({"bits": In(positions + max_len - 1),
+                          **_table_members(sym_bits, max_len, books),
+                          "at_least": Out(data.ArrayLayout(unsigned(max_len), positions))})
+
+    def elaborate(self, platform):
+        m = Module()
+        tables = _selected_tables(m, self, self._w, self._max_len, self._books)
+        for position, window in enumerate(_windows(self.bits, self._positions, self._max_len)):
+            m.d.comb += self.at_least[position].eq(_at_least(window, tables))
+        return m
+
+
 class CodeLookup(wiring.Component):
     """The codeword at each of ``positions`` consecutive bit positions.
 
@@ -109,12 +168,16 @@ class CodeLookup(wiring.Component):
     books : list of dict or None
         Fixed tables (:func:`code_tables` values), selected by ``book``; ``None``: the tables
         come in on ``tables``.
+    compared : bool
+        The comparisons come in on ``at_least`` (from a :class:`CodeCompare`, possibly
+        registered) instead of being made here.
 
     Members
     -------
     bits : ``In(positions + max_len − 1)``
         The bits from the first position on, first bit in the MSB (zeros past the data).
     book : ``In(range(len(books)))`` (fixed tables) or ``tables``: ``In(code_tables_layout)``
+    at_least : ``In(ArrayLayout(unsigned(max_len), positions))``, only if ``compared``.
     length : ``Out(ArrayLayout(unsigned(⌈log2 max_len⌉), positions))``, length − 1.
     symbol : ``Out(ArrayLayout(unsigned(sym_bits), positions))``
     invalid : ``Out(positions)``: the window matches no code (length is then ``max_len``).
@@ -123,13 +186,13 @@ class CodeLookup(wiring.Component):
     add of the per-length ``delta`` and one table read.
     """
 
-    def __init__(self, sym_bits, max_len, positions, books=None):
+    def __init__(self, sym_bits, max_len, positions, books=None, *, compared=False):
         self._w, self._max_len, self._positions, self._books = sym_bits, max_len, positions, books
-        members = {"bits": In(positions + max_len - 1)}
-        if books is None:
-            members["tables"] = In(code_tables_layout(sym_bits, max_len))
-        else:
-            members["book"] = In(range(max(len(books), 2)))
+        self._compared = compared
+        members = {"bits": In(positions + max_len - 1),
+                   **_table_members(sym_bits, max_len, books)}
+        if compared:
+            members["at_least"] = In(data.ArrayLayout(unsigned(max_len), positions))
         members.update({
             "length": Out(data.ArrayLayout(unsigned(_length_bits(max_len)), positions)),
             "symbol": Out(data.ArrayLayout(unsigned(sym_bits), positions)),
@@ -140,18 +203,10 @@ class CodeLookup(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         w, longest, count = self._w, self._max_len, self._positions
-        layout = code_tables_layout(w, longest)
-        if self._books is None:
-            tables = self.tables
-        else:
-            tables = Signal(layout)
-            with m.Switch(self.book):
-                for number, book in enumerate(self._books):
-                    with m.Case(number):
-                        m.d.comb += tables.eq(layout.const(book))
-        for position in range(count):
-            window = self.bits[count - 1 - position:count - 1 - position + longest]
-            at_least = [window >= tables.limits[length] for length in range(longest)]
+        tables = _selected_tables(m, self, w, longest, self._books)
+        for position, window in enumerate(_windows(self.bits, count, longest)):
+            compared = self.at_least[position] if self._compared else _at_least(window, tables)
+            at_least = [compared[length] for length in range(longest)]
             # One-hot length (the limits rise with the length): longer than every shorter
             # one's limit, shorter than its own; the longest also takes invalid windows.
             onehot = [(at_least[length - 1] if length else Const(1))
@@ -172,6 +227,54 @@ class CodeLookup(wiring.Component):
                 self.invalid[position].eq(at_least[-1]),
             ]
         return m
+
+
+def segment_lookups(m, stages, bits, segments, sym_bits, max_len, books, selector, *,
+                    compare):
+    """A :class:`CodeLookup` for every ``(start, stop)`` segment of a word.
+
+    ``bits``: the word's ``width + max_len − 1`` bits (its first bit in the MSB, then the
+    lookahead); ``selector``: the tables (``books`` None) or the book number. With
+    ``compare``, the comparisons are :class:`CodeCompare` units followed by a register
+    (``stages.register``, one stage) and the lookups take the rest. Returns the lengths
+    (− 1), symbols and ``invalid`` flags of every position.
+    """
+    width = len(bits) - (max_len - 1)
+
+    def connect(unit, start, stop, unit_bits, unit_selector):
+        m.d.comb += unit.bits.eq(unit_bits[width - stop:width - start + max_len - 1])
+        if books is None:
+            m.d.comb += unit.tables.eq(unit_selector)
+        else:
+            m.d.comb += unit.book.eq(unit_selector)
+
+    if compare:
+        at_least = []
+        for number, (start, stop) in enumerate(segments):
+            unit = CodeCompare(sym_bits, max_len, stop - start, books)
+            m.submodules[f"compare{number}"] = unit
+            connect(unit, start, stop, bits, selector)
+            at_least.append(unit.at_least)
+        # The rest of a lookup needs no limits: only the deltas and symbols are registered.
+        rest = selector if books is not None else {"deltas": selector.deltas,
+                                                    "symbols": selector.symbols}
+        at_least, bits, rest = stages.register([at_least, bits, rest], "compare")
+        if books is None:
+            selector = Signal(code_tables_layout(sym_bits, max_len))
+            m.d.comb += [selector.deltas.eq(rest["deltas"]), selector.symbols.eq(rest["symbols"])]
+        else:
+            selector = rest
+    lengths, symbols, invalid = [], [], []
+    for number, (start, stop) in enumerate(segments):
+        unit = CodeLookup(sym_bits, max_len, stop - start, books, compared=compare)
+        m.submodules[f"lookup{number}"] = unit
+        connect(unit, start, stop, bits, selector)
+        if compare:
+            m.d.comb += unit.at_least.eq(at_least[number])
+        lengths += [unit.length[k] for k in range(stop - start)]
+        symbols += [unit.symbol[k] for k in range(stop - start)]
+        invalid += [unit.invalid[k] for k in range(stop - start)]
+    return lengths, symbols, invalid
 
 
 def _or_words(words):
