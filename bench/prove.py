@@ -8,7 +8,7 @@ depth, and how long the proof takes (issue: each under 5 minutes on 2 cores).
    20-bit primes 65521 and 786433 with four input bits above the modulus, every method; the LUT and multiplier
    ternary cores ≡ the add/sub core at int4/int8 and small µ; bitserial_dot ≡ bitparallel_dot
    at 2–4 lanes, each weight precision (the whole designs bounded, their engines for every
-   input sequence by PDR); the parallel Huffman decoder ≡ the serial one on 16-bit blocks of
+   input sequence by k-induction against the definition of a beat sum); the parallel Huffman decoder ≡ the serial one on 16-bit blocks of
    2-bit symbols, malformed blocks included.
 
 Every proof gets HWGEN_PROVE_TIMEOUT seconds of wall time (default 300); a proof that runs

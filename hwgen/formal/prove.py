@@ -9,7 +9,8 @@ Properties (see :mod:`hwgen.formal.properties` and :mod:`hwgen.formal.families`)
   ``--engine yices|boolector``);
 * ``equivalence``: the design ≡ a reference, where its family has one, by bounded model
   checking; for some kinds also a part of the design ≡ the reference's part, proved for
-  every input sequence by PDR (:mod:`hwgen.formal.families`).
+  every input sequence by PDR or by k-induction where the harness states the invariants
+  (:mod:`hwgen.formal.families`).
 
 ``depth`` is the number of steps checked (``induction=True`` tries k-induction for every
 property, with ``k = depth``). A counterexample is kept as the solver's VCD and as a replay
