@@ -202,47 +202,57 @@ def simulate(kind, params, blocks):
             "bits_per_cycle": words * params.in_bits / cycles}
 
 
-def area_and_fmax(kind, params, with_pnr):
-    """Generic GE and ECP5 LUT4/FF (hwgen.flow.measure) and the ECP5 Fmax (hwgen.flow.pnr)."""
+def area_and_fmax(kind, params, seeds):
+    """Generic GE and ECP5 LUT4/FF (hwgen.flow.measure) and the ECP5 Fmax over ``seeds``
+    placement seeds (hwgen.flow.pnr; none: no place and route)."""
     mapping = {"in_bits": params.in_bits, "lanes": params.lanes}
     name = f"{kind}{params.in_bits}"
     ecp5 = measure(kind, mapping, name=name, targets=("ecp5",))["ecp5"]
     result = {"ecp5_lut": ecp5["lut4"], "ecp5_ff": ecp5["ff"], "fmax": None}
-    if with_pnr:  # before the slower generic synthesis
+    if seeds:  # before the slower generic synthesis
         design = from_mapping({"name": name, "kind": kind, "params": mapping})
         emitted = verilog.emit(design, WORK / design.digest)
         report, _ = pnr.place_and_route_cached(design, emitted, "ecp5", device="85k",
-                                               reports_dir=emitted.dir / "reports")
-        result["fmax"] = report["pnr"]["fmax_mhz"]
-        print(f"  ({name}: ECP5 Fmax {result['fmax']:.1f} MHz, "
-              f"{report['pnr'].get('scope', 'design')} placed)", flush=True)
+                                               seeds=seeds, reports_dir=emitted.dir / "reports")
+        placed = report["pnr"]
+        result["fmax"] = placed["fmax_mhz"]
+        by_seed = ", ".join("—" if fmax is None else f"{fmax:.1f}"
+                            for fmax in placed["fmax_by_seed"])
+        path = placed["critical_path"] or {}
+        print(f"  ({name}: ECP5 Fmax {result['fmax']:.1f} MHz, median of seeds {by_seed}; "
+              f"{placed.get('scope', 'design')} placed; critical path {path.get('from')} -> "
+              f"{path.get('to')}, {path.get('delay_ns')} ns, {path.get('logic_levels')} logic "
+              f"levels)", flush=True)
     result["ge"] = measure(kind, mapping, name=name, targets=("generic",))["generic"]["ge"]
     return result
 
 
-def hardware(widths, with_pnr):
+def hardware(widths, seeds):
     print("\nDecoders on real MiniLM weight blocks (default format, codebook learned from the "
           "shipped slices):\n")
     print("| in_bits | decoder | lanes | values/cycle | compressed bits/cycle | GE | ECP5 LUT4/FF "
-          "| ECP5 Fmax MHz | Gbit/s (BF16 out) | speed-up | GE ratio | GE per value/cycle "
-          "| LUT4 per value/cycle |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| ECP5 Fmax MHz | Gbit/s (BF16 out) | values/cycle ratio | Gbit/s ratio | GE ratio "
+          "| GE per value/cycle | LUT4 per value/cycle |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for width in widths:
         params = DFloatParams(in_bits=width, lanes=LANES[width])
         blocks = real_blocks(params, REAL_BLOCKS)
         base = None
         # The baseline first (small and quick), then each row as soon as it is measured.
         for kind in reversed(DECODERS):
-            row = {**simulate(kind, params, blocks), **area_and_fmax(kind, params, with_pnr)}
+            row = {**simulate(kind, params, blocks), **area_and_fmax(kind, params, seeds)}
+            row["gbits"] = row["values_per_cycle"] * 16 * row["fmax"] / 1000 \
+                if row["fmax"] else None
             base = base or row
             fmax = f"{row['fmax']:.1f}" if row["fmax"] else "—"
-            gbits = f"{row['values_per_cycle'] * 16 * row['fmax'] / 1000:.2f}" \
-                if row["fmax"] else "—"
+            gbits = f"{row['gbits']:.2f}" if row["gbits"] else "—"
+            gbits_ratio = f"{row['gbits'] / base['gbits']:.1f}x" \
+                if row["gbits"] and base["gbits"] else "—"
             print(f"| {width} | {kind} | {params.lanes} | {row['values_per_cycle']:.2f} "
                   f"| {row['bits_per_cycle']:.1f} | {row['ge']:,.0f} "
                   f"| {row['ecp5_lut']:,}/{row['ecp5_ff']:,} | {fmax} | {gbits} "
                   f"| {row['values_per_cycle'] / base['values_per_cycle']:.1f}x "
-                  f"| {row['ge'] / base['ge']:.2f} "
+                  f"| {gbits_ratio} | {row['ge'] / base['ge']:.2f} "
                   f"| {row['ge'] / row['values_per_cycle']:,.0f} "
                   f"| {row['ecp5_lut'] / row['values_per_cycle']:,.0f} |")
             sys.stdout.flush()
@@ -283,6 +293,8 @@ def main(argv=None):
     parser.add_argument("--in-bits", type=int, nargs="+", default=[32, 128],
                         choices=sorted(LANES), help="decoder word widths")
     parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
+    parser.add_argument("--seeds", type=int, default=pnr.DEFAULT_SEEDS,
+                        help="placement seeds of each Fmax (their median is quoted)")
     parser.add_argument("--tile", action="store_true",
                         help="only llm_tile_dfloat against the same tile with raw weights")
     args = parser.parse_args(argv)
@@ -290,7 +302,7 @@ def main(argv=None):
         tile()
         return 0
     if not args.format_only:
-        hardware(args.in_bits, not args.no_pnr)
+        hardware(args.in_bits, 0 if args.no_pnr else args.seeds)
         if args.hardware_only:
             return 0
     fmt = df.DFloatFormat()

@@ -6,8 +6,9 @@ from amaranth.lib.wiring import In, Out
 from hwgen.cores.common.pipeline import Stages
 from hwgen.cores.dfloat.params import DFloatParams
 from hwgen.cores.huffman.speculative import (CodeLookup, SegmentWalker, code_tables, compact,
-                                             compact_levels, resolve_entries, resolve_levels,
-                                             segment_lookups, state_count)
+                                             compact_levels, pick, resolve_entries,
+                                             resolve_levels, segment_lookups, shift_units,
+                                             state_count)
 from hwgen.golden import dfloat as df
 from hwgen.golden.kvformat import Codebook
 
@@ -40,7 +41,7 @@ def step_layout(p, capacity):
     """What a core hands the block buffer per step: a word's ``bytes`` and its ``index`` in
     the block (byte words are stored), up to ``capacity`` exponent ranks decoded in this step
     to be stored from slot ``base`` on, the block's decoded ``count`` so far and ``book``;
-    ``first``/``last`` delimit the block, ``err`` (on ``last``) flags it."""
+    ``last`` ends the block, ``err`` (on ``last``) flags it."""
     return data.StructLayout({
         "bytes": unsigned(p.in_bits),
         "index": range(p.byte_words + 2),
@@ -48,7 +49,6 @@ def step_layout(p, capacity):
         "base": unsigned(p.group_size.bit_length()),
         "count": unsigned(p.group_size.bit_length()),
         "book": unsigned(p.book_bits),
-        "first": 1,
         "last": 1,
         "err": 1,
     })
@@ -228,7 +228,7 @@ class ParallelCore(wiring.Component):
         extra_now = Mux(first, 0, extra) | (complete_before & ~tail)
         step = {"valid": side["valid"], "bytes": side["bytes"], "index": side["index"],
                 "ranks": packed, "base": before, "count": decoded_now, "book": side["book"],
-                "first": first, "last": side["last"],
+                "last": side["last"],
                 "err": (decoded_now < p.group_size) | extra_now}
         step = stages.register_if(p.pipeline.assemble, step, "assemble")
         assert stages.count == 1 + self.registers(p)
@@ -326,7 +326,7 @@ class SymbolCore(wiring.Component):
             step.bytes.eq(held.data), step.index.eq(held_index),
             step.ranks[0].eq(Mux(emit, unit.symbol[0], 0)), step.base.eq(before),
             step.count.eq(count_now), step.book.eq(book_now),
-            step.first.eq(first & (offset == 0)), step.last.eq(held.last & word_done),
+            step.last.eq(held.last & word_done),
             step.err.eq((count_now < group) | extra_now),
         ]
         stepped = self.o.valid & self.o.ready
@@ -410,13 +410,19 @@ class BlockBuffer(wiring.Component):
         in_order = Cat(*[step.bytes[p.in_bits - 8 * (k + 1):p.in_bits - 8 * k]
                          for k in range(p.in_bits // 8)])
         placed = Signal(p.group_size * RANK_BITS)
-        m.d.comb += placed.eq(step.ranks.as_value() << (step.base * RANK_BITS))
+        m.d.comb += placed.eq(shift_units(step.ranks.as_value(), step.base, RANK_BITS,
+                                          p.group_size * RANK_BITS))
         with m.If(self.i.valid & self.i.ready):
             for number, entry in enumerate(entries):
                 with m.If(fill == number):
-                    kept = Mux(step.first, 0, entry.ranks.as_value())
-                    m.d.sync += [entry.ranks.eq(kept | placed), entry.count.eq(step.count),
-                                 entry.book.eq(step.book)]
+                    # The block's ranks so far are below `base` (a block's first step has
+                    # base 0); every slot from `base` on takes this step's (zeros past its
+                    # ranks), so a slot is a flop enable, not a merge.
+                    for slot in range(p.group_size):
+                        with m.If(step.base <= slot):
+                            m.d.sync += entry.ranks[slot].eq(placed.word_select(slot,
+                                                                                RANK_BITS))
+                    m.d.sync += [entry.count.eq(step.count), entry.book.eq(step.book)]
                     with m.Switch(step.index):
                         for word in range(p.byte_words):
                             with m.Case(word):
@@ -427,15 +433,22 @@ class BlockBuffer(wiring.Component):
             with m.If(step.last):
                 m.d.sync += fill.eq(~fill)
 
-        current = Signal(_entry_layout(p))
-        m.d.comb += [current.eq(Mux(drain, entries[1], entries[0])),
-                     self.o.valid.eq(full.bit_select(drain, 1))]
+        count, block_book = (Mux(drain, getattr(entries[1], name), getattr(entries[0], name))
+                             for name in ("count", "book"))
+        m.d.comb += self.o.valid.eq(full.bit_select(drain, 1))
+        # A lane reads one of (entry, beat) straight from the entries: one multiplexer per
+        # lane bit rather than a whole entry selected first.
+        read = Cat(beat, drain)
+        beats = 1 << len(beat)
         for lane in range(p.lanes):
+            slots = [(entry, k * p.lanes + lane) for entry in entries for k in range(beats)]
+            rank = pick([entry.ranks[value] if value < p.group_size else 0
+                         for entry, value in slots], read)
+            byte = pick([entry.bytes[8 * value:8 * value + 8] if value < p.group_size else 0
+                         for entry, value in slots], read)
             value = beat * p.lanes + lane
-            rank = current.ranks.as_value().word_select(value, RANK_BITS)
-            byte = current.bytes.word_select(value, 8)
             exponent = Signal(8, name=f"exponent{lane}")
-            with m.Switch(current.book):
+            with m.Switch(block_book):
                 for number, book in enumerate(codebooks.books):
                     symbols = list(book.symbols) + [0] * ((1 << RANK_BITS) - len(book.symbols))
                     with m.Case(number):
@@ -443,11 +456,11 @@ class BlockBuffer(wiring.Component):
                             Cat(*[Const(symbol, 8) for symbol in symbols]).word_select(rank, 8))
                 with m.Default():
                     m.d.comb += exponent.eq(rank)
-            m.d.comb += self.o.p.v[lane].eq(Mux(value < current.count,
+            m.d.comb += self.o.p.v[lane].eq(Mux(value < count,
                                                 Cat(byte[:7], exponent, byte[7]), 0))
         m.d.comb += [self.o.p.first.eq(beat == 0),
                      self.o.p.last.eq(beat == p.beats_per_block - 1),
-                     self.o.p.err.eq(current.err)]
+                     self.o.p.err.eq(Mux(drain, entries[1].err, entries[0].err))]
         with m.If(self.o.valid & self.o.ready):
             with m.If(beat == p.beats_per_block - 1):
                 m.d.sync += [beat.eq(0), full.bit_select(drain, 1).eq(0), drain.eq(~drain)]
