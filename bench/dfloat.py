@@ -299,6 +299,8 @@ def main(argv=None):
     parser.add_argument("--tile", action="store_true",
                         help="only llm_tile_dfloat against the same tile with raw weights")
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, not {args.seeds}")
     if args.tile:
         tile()
         return 0
