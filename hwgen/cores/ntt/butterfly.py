@@ -42,10 +42,13 @@ class Butterfly(wiring.Component):
     The operands pass an input register, the :class:`~hwgen.cores.modred.ModMul` multiplier,
     and an output register. One modular adder/subtracter serves both directions: it forms the
     Gentleman-Sande sum and difference before the input register, or the Cooley-Tukey sum and
-    difference before the output register. So that it is never needed in both places at once,
-    a butterfly of the other direction than those in flight waits until they have left the
-    multiplier (``i.ready`` is low meanwhile): a change of direction costs a drain of the
-    pipeline, consecutive butterflies of one direction flow at full rate. Operands that
+    difference before the output register. Which one is a register, the butterfly's
+    direction: it takes ``i.p.op`` (whether or not ``i.valid`` is set) in every cycle the
+    pipeline is empty, and holds it while butterflies are in flight. A butterfly of the other
+    direction waits (``i.ready`` low) until those have left the multiplier and the direction
+    has changed: a change of direction costs a drain of the pipeline, consecutive butterflies
+    of one direction flow at full rate, and a caller that presents the next direction while
+    the butterfly is empty loses no cycle. Operands that
     bypass the multiplier wait in a FIFO as deep as the multiplier holds results, so the
     multiplier alone sets the throughput. With ``method: montgomery`` the product is
     ``a·w·R⁻¹``: callers pass twiddles times ``R``.
@@ -66,7 +69,7 @@ class Butterfly(wiring.Component):
     Latency: the multiplier's latency plus 2 cycles. Throughput: the multiplier's (one
     butterfly per cycle except for ``method: iterative``) while the direction stays; after a
     change, ``i.ready`` stays low until the last butterfly of the other direction has left
-    the multiplier (at most the latency minus 1 cycles).
+    the multiplier, and one cycle more (at most the latency).
     """
 
     def __init__(self, modmul_params, side_shape):
@@ -75,8 +78,7 @@ class Butterfly(wiring.Component):
         self._q = modmul_params.q
         self._multiplier = ModMul(modmul_params)
         bits = modmul_params.n
-        self._bypass_layout = data.StructLayout({"u": unsigned(bits), "op": Op,
-                                                 "side": side_shape})
+        self._bypass_layout = data.StructLayout({"u": unsigned(bits), "side": side_shape})
         # Registered FIFO output: the read multiplexer stays out of the output adders' path.
         self._bypass = SyncFIFOBuffered(width=self._bypass_layout.size,
                                         depth=self._multiplier.performance["latency_cycles"] + 1)
@@ -104,30 +106,31 @@ class Butterfly(wiring.Component):
         staged_valid = Signal()
         bypass_out = data.View(self._bypass_layout, bypass.r_data)
 
-        # The butterflies past the input register and not yet out of the multiplier, and
-        # their direction: only they can need the shared adder/subtracter at the output.
+        # The direction of the butterflies in flight: the shared adder/subtracter works at the
+        # input for Gentleman-Sande, at the output for Cooley-Tukey. It changes only when the
+        # pipeline is empty, so the selects around the adder/subtracter hang on one flop.
+        mode = Signal(Op)
         drained = ~staged_valid & (bypass.level == 0)
-        flowing = Signal(Op)
-        side_op = Signal(Op)
-        m.d.comb += side_op.eq(Mux(drained, self.i.p.op, flowing))
+        with m.If(drained):
+            m.d.sync += mode.eq(self.i.p.op)
         a, b = self.i.p.a, self.i.p.b
         product, u = multiplier.o.p.r, bypass_out.u
-        at_input = side_op == Op.GENTLEMAN_SANDE
+        at_input = mode == Op.GENTLEMAN_SANDE
         total = add_mod(Mux(at_input, a, u), Mux(at_input, b, product), q)
         difference = sub_mod(Mux(at_input, a, u), Mux(at_input, b, product), q)
 
         # Input register: the multiplier's operand and the value that bypasses it.
         taken = multiplier.i.ready & bypass.w_rdy
         free = ~staged_valid | taken
-        m.d.comb += self.i.ready.eq(free & (self.i.p.op == side_op))
+        m.d.comb += self.i.ready.eq(free & (self.i.p.op == mode))
         with m.If(free):
             m.d.sync += staged_valid.eq(self.i.valid & self.i.ready)
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [staged.eq(self.i.p), bypassed.eq(a), flowing.eq(self.i.p.op)]
-            with m.If(self.i.p.op == Op.COOLEY_TUKEY):
-                m.d.sync += operand.eq(b)
-            with m.Else():
+            m.d.sync += staged.eq(self.i.p)
+            with m.If(at_input):
                 m.d.sync += [operand.eq(difference), bypassed.eq(total)]
+            with m.Else():
+                m.d.sync += [operand.eq(b), bypassed.eq(a)]
 
         bypass_in = data.View(self._bypass_layout, bypass.w_data)
         m.d.comb += [
@@ -136,7 +139,6 @@ class Butterfly(wiring.Component):
             multiplier.i.p.b.eq(staged.w),
             bypass.w_en.eq(staged_valid & taken),
             bypass_in.u.eq(bypassed),
-            bypass_in.op.eq(staged.op),
             bypass_in.side.eq(staged.side),
         ]
 
@@ -151,8 +153,8 @@ class Butterfly(wiring.Component):
         with m.If(advance):
             m.d.sync += [self.o.valid.eq(multiplier.o.valid & bypass.r_rdy),
                          self.o.p.side.eq(bypass_out.side)]
-            with m.If(bypass_out.op == Op.COOLEY_TUKEY):
-                m.d.sync += [self.o.p.x.eq(total), self.o.p.y.eq(difference)]
-            with m.Else():
+            with m.If(at_input):
                 m.d.sync += [self.o.p.x.eq(half_mod(u, q)), self.o.p.y.eq(product)]
+            with m.Else():
+                m.d.sync += [self.o.p.x.eq(total), self.o.p.y.eq(difference)]
         return m

@@ -194,7 +194,7 @@ class NttTile(wiring.Component):
             "butterfly_latency_cycles": butterfly["latency_cycles"],
             # A transform in the other direction than the one before waits for the butterfly
             # pipeline to drain past the multiplier (see Butterfly): this many more cycles.
-            "direction_change_cycles": butterfly["latency_cycles"] - 3,
+            "direction_change_cycles": butterfly["latency_cycles"] - 2,
             "twiddle_rom_entries": 2 * p.blocks,
             **({"montgomery_r": self._montgomery_r} if self._montgomery_r != 1 else {}),
         }
@@ -294,23 +294,35 @@ class NttTile(wiring.Component):
                      issue.eq(busy & ~address[-1] & (~last_stage | out_free)),
                      issued.eq(issue & read_advance)]
 
-        # Per stage (one-hot `half`): the bits that set the lanes apart, each lane's offset
-        # and its twiddle index base | (operand >> (log2 half + 1)).
+        # Per stage (one-hot `half`): the bits that set the lanes apart and each lane's offset.
+        # Each lane's twiddle index is base | (first operand >> (log2 half + 1)): `twiddle`
+        # counts the group of the first lane's operand (one step per carry past the `half`
+        # bit, as wide as the lanes' offsets above it), and the lanes add their constant
+        # offsets above that bit — no shift of the operand address by the stage.
         skip = Signal(log_n)
+        twiddle = Signal(layers)
+        twiddle_step = Signal(layers)
         offsets = [Signal(log_n, name=f"offset{lane}") for lane in range(lanes)]
-        twiddles = [Signal(layers, name=f"twiddle{lane}") for lane in range(lanes)]
+        twiddle_offsets = [Signal(layers, name=f"twiddle_offset{lane}") for lane in range(lanes)]
         firsts = [address[:log_n] | offset for offset in offsets]
         with m.Switch(half):
             for bit in range(log_n):
                 with m.Case(1 << bit):
                     distance = 1 << bit
-                    m.d.comb += skip.eq(distance | sum(1 << spread
-                                                       for spread in spread_bits(distance, lanes)))
+                    above = [spread for spread in spread_bits(distance, lanes) if spread > bit]
+                    m.d.comb += [skip.eq(distance | sum(1 << spread
+                                                        for spread in spread_bits(distance, lanes))),
+                                 twiddle_step.eq(1 << len(above))]
                     for lane in range(lanes):
-                        m.d.comb += [offsets[lane].eq(lane_offset(distance, lanes, lane)),
-                                     twiddles[lane].eq(base | (firsts[lane] >> (bit + 1)))]
+                        offset = lane_offset(distance, lanes, lane)
+                        m.d.comb += [offsets[lane].eq(offset),
+                                     twiddle_offsets[lane].eq(offset >> (bit + 1))]
             with m.Default():  # never: `half` is one-hot
-                m.d.comb += skip.eq(half)
+                m.d.comb += [skip.eq(half), twiddle_step.eq(1)]
+        twiddles = [twiddle | offset for offset in twiddle_offsets]
+        skipped = address | skip
+        following = skipped + 1
+        group_done = ((following ^ skipped) & Cat(Const(0, 1), half)).any()
 
         # Read crossbar: every operand sits in a bank of its own; each bank reads the word of
         # the operand that maps to it.
@@ -329,8 +341,11 @@ class NttTile(wiring.Component):
         op = Signal(Op)
         sides = [Signal(self._side_layout, name=f"side{lane}") for lane in range(lanes)]
         with m.If(read_advance):
+            # Between transforms the next one's direction, so that the butterfly, which takes
+            # its direction while empty, has it before the first issue.
             m.d.sync += [read_valid.eq(issue), from_input.eq(first_stage),
-                         op.eq(Mux(inverse, Op.GENTLEMAN_SANDE, Op.COOLEY_TUKEY))]
+                         op.eq(Mux(Mux(busy, inverse, in_inverse), Op.GENTLEMAN_SANDE,
+                                   Op.COOLEY_TUKEY))]
             for side, first in zip(sides, firsts):
                 second = first | half
                 m.d.sync += [side.x_bank.eq(bank(first)), side.y_bank.eq(bank(second)),
@@ -375,7 +390,8 @@ class NttTile(wiring.Component):
         ]
 
         def start_stage(distance, first_twiddle):
-            m.d.sync += [half.eq(distance), base.eq(first_twiddle), address.eq(0)]
+            m.d.sync += [half.eq(distance), base.eq(first_twiddle), address.eq(0),
+                         twiddle.eq(first_twiddle)]
 
         with m.If(~busy):
             with m.If(in_full & ~in_err):
@@ -389,7 +405,8 @@ class NttTile(wiring.Component):
         with m.Else():
             with m.If(issued):
                 # The next group's first operand: skip the bits of `half` and the lanes.
-                m.d.sync += address.eq(((address | skip) + 1) & ~Cat(skip, Const(0, 1)))
+                m.d.sync += [address.eq(following & ~Cat(skip, Const(0, 1))),
+                             twiddle.eq(twiddle + Mux(group_done, twiddle_step, 0))]
             with m.If(address[-1]):
                 with m.If(first_stage):
                     m.d.sync += [first_stage.eq(0), in_full.eq(0)]
