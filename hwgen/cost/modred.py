@@ -71,12 +71,19 @@ def _step(counts, step, bounds, storage):
         digits = golden.naf(step.const)
         operand = step.operand_bits(bounds)
         if len(digits) <= 4:
-            counts["adder_bits"] += (len(digits) - 1) * (operand + step.const.bit_length())
+            # Each term is added into the product's bits from its shift up (a negative first
+            # term is a negation); see hwgen.cores.modred.datapath.const_mul.
+            bits = operand + step.const.bit_length()
+            counts["adder_bits"] += sum(bits - shift for index, (shift, digit) in enumerate(digits)
+                                        if index or digit < 0)
         else:
             # Synthesis keeps a partial product per set bit of the constant.
             counts["const_mul_bits"] += operand * bin(step.const).count("1")
     elif isinstance(step, golden.Sub):
         counts["adder_bits"] += _width(step.bound)
+    elif isinstance(step, golden.ShiftSub):
+        # The difference of the bits above the shift, then q added back under its sign.
+        counts["adder_bits"] += 2 * (_width(step.out_bounds(bounds)[step.dst]) + 1)
     elif isinstance(step, golden.Correct):
         counts["correct_bits"] += (bounds[step.src] // step.q) * _width(bounds[step.src])
 

@@ -15,8 +15,9 @@ Steps:
 * :class:`Horner` — one most-significant-group-first step of the iterative method on a lane
   ``v = acc · 2^rest + rest_bits``: shift the next ``k`` bits into ``acc`` and fold the bits
   above ``n`` through the shared table ``T[t] = (t · 2^n) mod q``;
-* :class:`Add` — pairwise sums (one adder-tree level), optionally divided exactly by ``2^shift``;
+* :class:`Add` — pairwise sums (one adder-tree level);
 * :class:`MulConst`, :class:`Sub` — Barrett, Montgomery and special-form arithmetic;
+* :class:`ShiftSub` — Montgomery's exact division ``(x − m·q) / R``, plus ``q`` when negative;
 * :class:`Correct` — the final ``v mod q`` for ``v < c·q`` by ``c − 1`` parallel subtractions;
 * :class:`Parallel` — independent steps on disjoint lanes in the same pipeline step.
 
@@ -30,7 +31,7 @@ from hwgen.golden import moduli
 
 __all__ = [
     "METHODS", "MAX_SPECIAL_FOLDS", "reduce", "montgomery_reduce", "expected", "naf",
-    "Step", "Fold", "Horner", "Add", "MulConst", "Sub", "Correct", "Parallel", "Plan",
+    "Step", "Fold", "Horner", "Add", "MulConst", "Sub", "ShiftSub", "Correct", "Parallel", "Plan",
     "build_plan", "default_split", "default_r_bits", "stage_cuts", "forced_cuts", "horner_table", "horner_acc_bound", "hybrid_groups", "barrett_shifts",
     "barrett_remainder_bound", "special_constant", "special_folds", "worst_table_input",
     "edge_inputs", "random_inputs", "vectors", "modmul_pairs", "modmul_vectors",
@@ -209,9 +210,8 @@ class Horner(Step):
 
 @dataclasses.dataclass
 class Add(Step):
-    """``dst = (a + b) >> shift`` for each ``(dst, a, b)``; the division must be exact."""
+    """``dst = a + b`` for each ``(dst, a, b)``."""
     pairs: tuple
-    shift: int = 0
 
     def __post_init__(self):
         self.consumes = tuple(name for _, a, b in self.pairs for name in (a, b))
@@ -219,15 +219,13 @@ class Add(Step):
     def out_bounds(self, bounds):
         result = _passthrough(self, bounds)
         for dst, a, b in self.pairs:
-            result[dst] = (bounds[a] + bounds[b]) >> self.shift
+            result[dst] = bounds[a] + bounds[b]
         return result
 
     def apply(self, values):
         result = {}
         for dst, a, b in self.pairs:
-            total = values[a] + values[b]
-            assert total & ((1 << self.shift) - 1) == 0, f"{dst}: {total} not divisible"
-            result[dst] = total >> self.shift
+            result[dst] = values[a] + values[b]
         return result
 
 
@@ -301,6 +299,33 @@ class Sub(Step):
     def apply(self, values):
         bits = self.bound.bit_length()
         return {self.dst: (values[self.a] - values[self.b]) & ((1 << bits) - 1)}
+
+
+@dataclasses.dataclass
+class ShiftSub(Step):
+    """``dst = (a − b) / 2^shift``, plus ``q`` when that is negative, where ``a − b`` is a
+    multiple of ``2^shift`` (asserted) and ``b < q · 2^shift``: the result lies in
+    ``[0, max(q − 1, a / 2^shift)]``."""
+    dst: str
+    a: str
+    b: str
+    shift: int
+    q: int
+
+    def __post_init__(self):
+        self.consumes = (self.a, self.b)
+
+    def out_bounds(self, bounds):
+        assert bounds[self.b] < self.q << self.shift, f"{self.b} may reach q·2^{self.shift}"
+        result = _passthrough(self, bounds)
+        result[self.dst] = max(self.q - 1, bounds[self.a] >> self.shift)
+        return result
+
+    def apply(self, values):
+        difference = values[self.a] - values[self.b]
+        assert difference % (1 << self.shift) == 0, f"{difference} not divisible"
+        quotient = difference >> self.shift
+        return {self.dst: quotient + self.q if quotient < 0 else quotient}
 
 
 @dataclasses.dataclass
@@ -547,13 +572,18 @@ def _barrett_plan(q, in_bits):
 
 
 def _montgomery_plan(q, in_bits, r_bits):
-    q_inv = (-pow(q, -1, 1 << r_bits)) % (1 << r_bits)
+    # The signed form (as in the Kyber and Dilithium reference code): m = x·q⁻¹ mod R, so
+    # x − m·q is a multiple of R. Its low bits cancel and borrow nothing, and the quotient
+    # lies in (−q, x/R]: one addition of q gated by its sign corrects it, with no select.
+    # For an NTT prime (q ≡ 1 mod 4) q⁻¹'s lowest NAF digit is +1, so m needs no negation.
     steps = [
-        MulConst("m", "x", q_inv, keep_bits=r_bits, src_keep=0),
+        MulConst("m", "x", pow(q, -1, 1 << r_bits), keep_bits=r_bits, src_keep=0),
         MulConst("t", "m", q),
-        Add((("v", "x", "t"),), shift=r_bits),
-        Correct("v", "r", q),
     ]
+    if ((1 << in_bits) - 1) >> r_bits < q:
+        steps.append(ShiftSub("r", "x", "t", r_bits, q))
+    else:  # a small R: the quotient may exceed q
+        steps += [ShiftSub("v", "x", "t", r_bits, q), Correct("v", "r", q)]
     return Plan(q, in_bits, "montgomery", steps, r_bits=r_bits)
 
 

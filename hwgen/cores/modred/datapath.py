@@ -64,14 +64,18 @@ def horner_acc(m, shifted, step, name):
 
 
 def const_mul(value, constant):
-    """``value · constant``: shifts and adds in NAF form for sparse constants, else ``*``."""
+    """``value · constant``: shifts and adds in NAF form for sparse constants, else ``*``.
+
+    The terms are added from the lowest shift up, each into the bits at and above its shift
+    only (the bits below are final by then), modulo the product's width: no adder spans bits
+    that a term leaves unchanged."""
     digits = golden.naf(constant)
     if constant and len(digits) <= SPARSE_NAF_DIGITS:
-        plus = [value << shift for shift, digit in digits if digit > 0]
-        minus = [value << shift for shift, digit in digits if digit < 0]
-        total = sum(plus[1:], plus[0])
-        for term in minus:
-            total = total - term
+        bits = len(value) + constant.bit_length()
+        total = Const(0, bits)
+        for shift, digit in digits:
+            high = total[shift:] + value if digit > 0 else total[shift:] - value
+            total = Cat(total[:shift], high[:bits - shift])
         return total
     return value * constant
 
@@ -110,7 +114,7 @@ def _horner(m, step, values, enable, registered):
 
 
 def _add(step, values):
-    return {dst: (values[a] + values[b])[step.shift:] for dst, a, b in step.pairs}
+    return {dst: values[a] + values[b] for dst, a, b in step.pairs}
 
 
 def _mul_const(step, values):
@@ -130,6 +134,14 @@ def _mul_const(step, values):
 def _sub(step, values):
     bits = step.bound.bit_length()
     return {step.dst: (values[step.a][:bits] - values[step.b][:bits])[:bits]}
+
+
+def _shift_sub(step, values, bounds):
+    # a − b is a multiple of 2^shift: the bits below it are equal and borrow nothing. The
+    # sign of the difference gates the one bits of q added back, so no select follows.
+    difference = values[step.a][step.shift:] - values[step.b][step.shift:]
+    bits = width(step.out_bounds(bounds)[step.dst])
+    return {step.dst: (difference + (difference[-1].replicate(step.q.bit_length()) & step.q))[:bits]}
 
 
 def _correct(step, value, bound):
@@ -160,6 +172,8 @@ def elaborate_step(m, step, values, bounds, *, storage, enable, registered):
         return _mul_const(step, values)
     if isinstance(step, golden.Sub):
         return _sub(step, values)
+    if isinstance(step, golden.ShiftSub):
+        return _shift_sub(step, values, bounds)
     if isinstance(step, golden.Correct):
         return _correct(step, values[step.src], bounds[step.src])
     raise TypeError(f"no hardware for step {step!r}")  # pragma: no cover
