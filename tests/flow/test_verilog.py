@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from hwgen.config import from_mapping
+from hwgen.config import from_mapping, load
 from hwgen.flow import verilog
 from hwgen.flow.payload import pack, unpack
 
@@ -57,6 +57,15 @@ def test_manifest_contents(tmp_path):
     assert manifest["latency_cycles"] == 7
     assert manifest["cycles_per_beat"] == 3
     assert manifest["macs_per_cycle"] == 1.0
+
+
+def test_shipped_huffman_kv32_declares_its_pipeline(tmp_path, root):
+    """Every register of the parallel decoder, the step's included: 21 cycles, a word per
+    cycle (measured in tests/unit/test_huffman.py for each register)."""
+    design = load(root / "designs/huffman_kv32.yaml")
+    manifest = json.loads(verilog.emit(design, tmp_path).manifest.read_text())
+    assert manifest["params"]["pipeline"]["step"] is True
+    assert (manifest["latency_cycles"], manifest["cycles_per_beat"]) == (21, 1)
 
 
 def test_verilog_is_byte_identical_across_processes(tmp_path):

@@ -5,6 +5,7 @@ import pytest
 
 from hwgen.config import ConfigError, from_mapping
 from hwgen.cores.dfloat import DFloatDecoder, DFloatParams, DFloatSerialDecoder
+from hwgen.cores.huffman.params import HuffmanPipelineParams as Pipeline
 from hwgen.flow.pysim import run_vectors
 from hwgen.golden import dfloat as df
 
@@ -122,6 +123,9 @@ def test_defaults():
     (dict(codebooks=[[1] * 10]), ValueError,
      r"^codebooks must be 1 lists \(n_books\) of 256 code lengths, not 1 lists of lengths "
      r"\[10\]$"),
+    (dict(pipeline=Pipeline(step=True)), ValueError,
+     r"^pipeline.step must be false \(this decoder's step is registered by "
+     r"pipeline.assemble\), not True$"),
 ])
 def test_parameter_rules(kwargs, error, message):
     if error is None:

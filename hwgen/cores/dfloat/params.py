@@ -35,6 +35,9 @@ class DFloatParams(df.DFloatFormat):
         if self.group_size % self.lanes:
             raise ParamValueError("lanes", f"must divide group_size ({self.group_size}), not "
                                            f"{self.lanes!r}")
+        if self.pipeline.step:
+            raise ParamValueError("pipeline.step", "must be false (this decoder's step is "
+                                                   "registered by pipeline.assemble), not True")
         if self.codebooks is not None:
             self._check_codebooks(self.codebooks)
 

@@ -53,6 +53,8 @@ class ParallelCore(wiring.Component):
        packed in order up to the first bad codeword. Registers every
        ``pipeline.compact_every`` levels.
     6. *step*: the block's count so far and whether it is dead; one step on ``o``.
+       Register: ``pipeline.step`` (after it, so that the assembler's shift by ``base``
+       starts from a register).
 
     Members
     -------
@@ -95,6 +97,7 @@ class ParallelCore(wiring.Component):
             "lookup": int(pipe.lookup),
             "resolve": (resolve - 1) // pipe.resolve if pipe.resolve else 0,
             "compact": compaction // pipe.compact_every if pipe.compact_every else 0,
+            "step": int(pipe.step),
         }
 
     @classmethod
@@ -223,7 +226,6 @@ class ParallelCore(wiring.Component):
         count, faulted, packed, _ = compact(
             m, stages, started, bad, symbols, min_len=self._min_len,
             capacity=self._capacity, every=p.pipeline.compact_every)
-        assert stages.count == 1 + sum(self.pipeline_registers(p).values())
 
         # 6. Step: the block so far. A block is dead from a bad header or its first bad
         # codeword on; words past its end decode nothing.
@@ -244,20 +246,20 @@ class ParallelCore(wiring.Component):
         early_last = Const(0, 1)  # `last` before the block's final word: cut short
         if p.words_per_block > 1:
             early_last = side["last"] & (side["index"] < p.words_per_block - 1)
-        step = self.o.p
-        m.d.comb += [
-            o_valid.eq(side["valid"]),
-            step.symbols.eq(Mux(dead_before, 0, packed)),
-            step.base.eq(before if p.words_per_block > 1 else 0),
-            step.count.eq(decoded_now),
-            step.first.eq(first),
-            step.last.eq(side["last"]),
-            step.err.eq((decoded_now < p.group_size) | long_now | early_last),
-            step.scale.eq(side["scale"]),
-            step.centroids.eq(side["centroids"]),
-        ]
-        with m.If(self.o.valid & self.o.ready):
+        out = {"symbols": Mux(dead_before, 0, packed),
+               "base": before if p.words_per_block > 1 else 0,
+               "count": decoded_now, "first": first,
+               "err": (decoded_now < p.group_size) | long_now | early_last}
+        # The state above moves on when its step leaves the stage, registered or not.
+        with m.If(advance & side["valid"]):
             m.d.sync += [decoded.eq(decoded_now), long_block.eq(long_now),
                          dead.eq(Mux(first, 0, dead) | (on_header_word & ~side["header_ok"])
                                  | (faulted & ~dead_before))]
+        out = stages.register_if(p.pipeline.step, out, "step")
+        assert stages.count == 1 + sum(self.pipeline_registers(p).values())
+        side = stages.side
+        step = self.o.p
+        m.d.comb += [o_valid.eq(side["valid"]), step.last.eq(side["last"]),
+                     step.scale.eq(side["scale"]), step.centroids.eq(side["centroids"])]
+        m.d.comb += [getattr(step, name).eq(value) for name, value in out.items()]
         return m

@@ -75,6 +75,9 @@ class HuffmanPipelineParams(Params):
                                         "this many of its levels (0: never)")
     compact_every: int = param(0, Int(0, 16), "register the compaction tree after every this "
                                               "many of its levels (0: never)")
+    step: bool = param(False, Bool(), "register the step (the block's count so far, where "
+                                      "the step's indices go, whether the block is dead) "
+                                      "before the block assembler")
     assemble: bool = param(False, Bool(), "register each packed step before the block "
                                           "assembler places it")
 
@@ -103,7 +106,7 @@ class HuffmanParams(BlockFormat):
     pipeline: HuffmanPipelineParams = param(HuffmanPipelineParams(),
                                             Nested(HuffmanPipelineParams),
                                             "pipeline registers of the parallel decoder: "
-                                            "compare, lookup, resolve, compact_every, "
+                                            "compare, lookup, resolve, compact_every, step, "
                                             "assemble")
 
     def check(self):
