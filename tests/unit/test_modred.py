@@ -247,8 +247,8 @@ MODULUS_RULE = ("must be an integer between 3 and 2^16384 or the name of a modul
     ("modred", dict(modulus="kyber", method="lut", table_storage="bram", stages=1), ValueError,
      "stages must be between 3 and 6 for this configuration, not 1"),
     ("modred", dict(stages=0), ValueError, "stages must be an integer between 1 and 4096, not 0"),
-    ("modred", dict(tag_bits=65), ValueError,
-     "tag_bits must be an integer between 1 and 64, not 65"),
+    ("modred", dict(tag_bits=65537), ValueError,
+     "tag_bits must be an integer between 1 and 65536, not 65537"),
 ], ids=lambda value: value if isinstance(value, str) and len(value) < 8 else None)
 def test_parameter_rules(kind, kwargs, error, message):
     cls = ModMulParams if kind == "modmul" else ReducerParams

@@ -209,13 +209,15 @@ def test_overlap_is_proved_on_the_issue_schedule():
     assert overlap_is_safe(16, 4, 4) and not overlap_is_safe(16, 4, 5)
 
 
-def test_twiddle_rom_holds_scaled_twiddles():
+def test_twiddle_rom_holds_scaled_twiddles_in_use_order():
     q, n, r = 12289, 16, 1 << 15
     forward, inverse = golden.twiddles(q, n)
     rom = twiddle_rom(q, n, r)
     assert len(rom) == 2 * n
     assert rom[:n] == [value * r % q for value in forward]
-    assert rom[n:] == [value * r % q for value in inverse]
+    # The inverse stages use the entries 8…15, 4…7, 2…3 and 1, one after the other.
+    order = [*range(8, 16), *range(4, 8), 2, 3, 1]
+    assert rom[n:] == [inverse[index] * r % q for index in order] + [0]
 
 
 def test_manifest_streams_and_figures():

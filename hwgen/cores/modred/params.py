@@ -54,7 +54,7 @@ class ReductionParams(Params):
                         "one subtraction corrects the result")
     stages: int = param(None, Int(1, 4096),
                         "pipeline registers after the datapath steps; default: one per step")
-    tag_bits: int = param(8, Int(1, 64), "width of the pass-through tag")
+    tag_bits: int = param(8, Int(1, 1 << 16), "width of the pass-through tag")
 
     # -- values derived from the modulus -------------------------------------------------
     @property

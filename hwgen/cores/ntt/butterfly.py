@@ -1,7 +1,8 @@
 """The modular butterfly of the NTT tile, pipelined through a ``modmul`` multiplier."""
+import dataclasses
+
 from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import data, enum, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from hwgen.cores.modred import ModMul, ModMulParams
@@ -48,9 +49,9 @@ class Butterfly(wiring.Component):
     direction waits (``i.ready`` low) until those have left the multiplier and the direction
     has changed: a change of direction costs a drain of the pipeline, consecutive butterflies
     of one direction flow at full rate, and a caller that presents the next direction while
-    the butterfly is empty loses no cycle. Operands that
-    bypass the multiplier wait in a FIFO as deep as the multiplier holds results, so the
-    multiplier alone sets the throughput. With ``method: montgomery`` the product is
+    the butterfly is empty loses no cycle. The operand that bypasses the multiplier, and
+    ``side``, ride through the multiplier's pipeline in its tag (``modmul_params.tag_bits``
+    is replaced by their width), so the multiplier alone sets the throughput. With ``method: montgomery`` the product is
     ``a·w·R⁻¹``: callers pass twiddles times ``R``.
 
     Parameters
@@ -76,12 +77,14 @@ class Butterfly(wiring.Component):
         if not isinstance(modmul_params, ModMulParams):
             raise TypeError(f"Modmul params must be a ModMulParams, not {modmul_params!r}")
         self._q = modmul_params.q
-        self._multiplier = ModMul(modmul_params)
         bits = modmul_params.n
         self._bypass_layout = data.StructLayout({"u": unsigned(bits), "side": side_shape})
-        # Registered FIFO output: the read multiplexer stays out of the output adders' path.
-        self._bypass = SyncFIFOBuffered(width=self._bypass_layout.size,
-                                        depth=self._multiplier.performance["latency_cycles"] + 1)
+        # The operand that bypasses the multiplier rides in its tag, through its pipeline
+        # registers: no FIFO (distributed RAM, pointers, read select) beside it. The method
+        # stays the one resolved for the given parameters, whose derived values fit it.
+        self._multiplier = ModMul(dataclasses.replace(
+            modmul_params, method=modmul_params.resolved_method,
+            tag_bits=self._bypass_layout.size))
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({
                 "a": unsigned(bits), "b": unsigned(bits), "w": unsigned(bits), "op": Op,
@@ -99,18 +102,19 @@ class Butterfly(wiring.Component):
         m = Module()
         q = self._q
         m.submodules.multiplier = multiplier = self._multiplier
-        m.submodules.bypass = bypass = self._bypass
         staged = Signal.like(self.i.p)
         operand = Signal.like(self.i.p.a)
         bypassed = Signal.like(self.i.p.a)
         staged_valid = Signal()
-        bypass_out = data.View(self._bypass_layout, bypass.r_data)
+        bypass_out = data.View(self._bypass_layout, multiplier.o.p.tag)
+        # Butterflies in the multiplier (one per pipeline register at most).
+        in_flight = Signal(range(self._multiplier.performance["latency_cycles"] + 1))
 
         # The direction of the butterflies in flight: the shared adder/subtracter works at the
         # input for Gentleman-Sande, at the output for Cooley-Tukey. It changes only when the
         # pipeline is empty, so the selects around the adder/subtracter hang on one flop.
         mode = Signal(Op)
-        drained = ~staged_valid & (bypass.level == 0)
+        drained = ~staged_valid & (in_flight == 0)
         with m.If(drained):
             m.d.sync += mode.eq(self.i.p.op)
         a, b = self.i.p.a, self.i.p.b
@@ -120,7 +124,7 @@ class Butterfly(wiring.Component):
         difference = sub_mod(Mux(at_input, a, u), Mux(at_input, b, product), q)
 
         # Input register: the multiplier's operand and the value that bypasses it.
-        taken = multiplier.i.ready & bypass.w_rdy
+        taken = multiplier.i.ready
         free = ~staged_valid | taken
         m.d.comb += self.i.ready.eq(free & (self.i.p.op == mode))
         with m.If(free):
@@ -132,12 +136,11 @@ class Butterfly(wiring.Component):
             with m.Else():
                 m.d.sync += [operand.eq(b), bypassed.eq(a)]
 
-        bypass_in = data.View(self._bypass_layout, bypass.w_data)
+        bypass_in = data.View(self._bypass_layout, multiplier.i.p.tag)
         m.d.comb += [
-            multiplier.i.valid.eq(staged_valid & bypass.w_rdy),
+            multiplier.i.valid.eq(staged_valid),
             multiplier.i.p.a.eq(operand),
             multiplier.i.p.b.eq(staged.w),
-            bypass.w_en.eq(staged_valid & taken),
             bypass_in.u.eq(bypassed),
             bypass_in.side.eq(staged.side),
         ]
@@ -147,11 +150,12 @@ class Butterfly(wiring.Component):
         advance = Signal()
         m.d.comb += [
             advance.eq(~self.o.valid | self.o.ready),
-            multiplier.o.ready.eq(advance & bypass.r_rdy),
-            bypass.r_en.eq(multiplier.o.valid & advance),
+            multiplier.o.ready.eq(advance),
         ]
+        m.d.sync += in_flight.eq(in_flight + (staged_valid & taken)
+                                 - (multiplier.o.valid & advance))
         with m.If(advance):
-            m.d.sync += [self.o.valid.eq(multiplier.o.valid & bypass.r_rdy),
+            m.d.sync += [self.o.valid.eq(multiplier.o.valid),
                          self.o.p.side.eq(bypass_out.side)]
             with m.If(at_input):
                 m.d.sync += [self.o.p.x.eq(half_mod(u, q)), self.o.p.y.eq(product)]

@@ -51,8 +51,7 @@ class NttParams(Params):
         return self.n.bit_length() - 1
 
     def _modmul_values(self):
-        # The tag is unused: the butterfly carries its other operands past the multiplier
-        # in a FIFO.
+        # The butterfly widens the tag to carry its other operand past the multiplier.
         return dict(modulus=self.modulus, tag_bits=1,
                     **{name: getattr(self, name) for name in MODMUL_PARAMS})
 

@@ -24,19 +24,22 @@ def result_layout(coeff_bits):
 
 
 def twiddle_rom(q, m, montgomery_r):
-    """The ROM contents: the forward table, then the inverse one (:func:`golden.twiddles`,
-    ``m = 2^layers`` entries each), every entry times ``montgomery_r`` (1 unless the
-    multiplier is Montgomery's). Entry 0 of each table is unused."""
+    """The ROM contents, ``m = 2^layers`` entries per direction, every entry times
+    ``montgomery_r`` (1 unless the multiplier is Montgomery's), each table in the order the
+    stages use it, so that one counter walks it through a whole transform: the forward table
+    of :func:`golden.twiddles` as it is (stage ``s`` uses entries ``2^s … 2^(s+1) − 1``;
+    entry 0 unused), then the inverse table with the entries ``b … 2b − 1`` of the stage whose
+    first entry is ``b`` at ``m − 2b …`` (``m/2`` first; entry ``m − 1`` unused)."""
     forward, inverse = golden.twiddles(q, m)
-    return [value * montgomery_r % q for table in (forward, inverse) for value in table]
+    firsts = [m // 2 >> stage for stage in range(m.bit_length() - 1)]
+    in_use_order = [inverse[first + index] for first in firsts for index in range(first)] + [0]
+    return [value * montgomery_r % q for table in (forward, in_use_order) for value in table]
 
 
 def stages(n, layers, inverse):
-    """``[(half, first twiddle index), ...]`` of the stages of a transform: the distance
-    between the two operands of each butterfly and the table entry of the first group."""
+    """The distance between the two operands of each butterfly, per stage of a transform."""
     m = 1 << layers
-    forward = [(n // 2 >> s, 1 << s) for s in range(layers)]
-    return [(n // m << s, m // 2 >> s) for s in range(layers)] if inverse else forward
+    return [n // m << s for s in range(layers)] if inverse else [n // 2 >> s for s in range(layers)]
 
 
 def spread_bits(half, lanes):
@@ -72,7 +75,7 @@ def overlap_is_safe(n, layers, flight, lanes=1):
     (at ``flight`` cycles after its issue) of the value it reads, in both directions."""
     for inverse in (0, 1):
         written, cycle = [-1] * n, 0
-        for half, _ in stages(n, layers, inverse):
+        for half in stages(n, layers, inverse):
             for group in _issue_order(n, half, lanes):
                 if any(written[a] >= cycle or written[a + half] >= cycle for a in group):
                     return False
@@ -278,7 +281,6 @@ class NttTile(wiring.Component):
         inverse = Signal()
         first_stage = Signal()
         half = Signal(log_n)                  # one-hot: distance between butterfly operands
-        base = Signal(layers)                 # one-hot: first twiddle index of the stage
         address = Signal(log_n + 1)           # first operand; bit log_n: stage fully issued
         work_pending = Signal(range(n // 2 + 1))  # work-buffer issues not yet written back
         out_pending = Signal(range(n // 2 + 1))   # output-buffer issues not yet written back
@@ -295,10 +297,13 @@ class NttTile(wiring.Component):
                      issued.eq(issue & read_advance)]
 
         # Per stage (one-hot `half`): the bits that set the lanes apart and each lane's offset.
-        # Each lane's twiddle index is base | (first operand >> (log2 half + 1)): `twiddle`
-        # counts the group of the first lane's operand (one step per carry past the `half`
-        # bit, as wide as the lanes' offsets above it), and the lanes add their constant
-        # offsets above that bit — no shift of the operand address by the stage.
+        # Each lane's twiddle is entry first | (first operand >> (log2 half + 1)) of the
+        # stage's table: `twiddle` counts the group of the first lane's operand (one step per
+        # carry past the `half` bit, as wide as the lanes' offsets above it), and the lanes
+        # add their constant offsets above that bit — no shift of the operand address by the
+        # stage. The ROM holds each direction's entries in the order the stages use them
+        # (twiddle_rom), so the counter runs on from one stage into the next, set only when
+        # a transform starts.
         skip = Signal(log_n)
         twiddle = Signal(layers)
         twiddle_step = Signal(layers)
@@ -389,17 +394,15 @@ class NttTile(wiring.Component):
             out_pending.eq(out_pending + (issued & last_stage) - (write_back & to_out)),
         ]
 
-        def start_stage(distance, first_twiddle):
-            m.d.sync += [half.eq(distance), base.eq(first_twiddle), address.eq(0),
-                         twiddle.eq(first_twiddle)]
+        def start_stage(distance):
+            m.d.sync += [half.eq(distance), address.eq(0)]
 
         with m.If(~busy):
             with m.If(in_full & ~in_err):
-                first_half, first_twiddle = stages(n, layers, 0)[0]
-                inverse_half, inverse_twiddle = stages(n, layers, 1)[0]
-                m.d.sync += [busy.eq(1), first_stage.eq(1), inverse.eq(in_inverse)]
-                start_stage(Mux(in_inverse, inverse_half, first_half),
-                            Mux(in_inverse, inverse_twiddle, first_twiddle))
+                # The forward table's first entry in use is 1, the inverse one's 0.
+                m.d.sync += [busy.eq(1), first_stage.eq(1), inverse.eq(in_inverse),
+                             twiddle.eq(~in_inverse)]
+                start_stage(Mux(in_inverse, stages(n, layers, 1)[0], stages(n, layers, 0)[0]))
             with m.Elif(in_full & out_free):  # a malformed transform: its error beat, in turn
                 m.d.sync += [in_full.eq(0), out_full.eq(1), out_err.eq(1)]
         with m.Else():
@@ -413,10 +416,7 @@ class NttTile(wiring.Component):
                 with m.If(last_stage):
                     m.d.sync += [busy.eq(0), finishing.eq(1), out_inverse.eq(inverse)]
                 with m.Elif(Const(self._overlap) | (work_pending == 0)):
-                    with m.If(inverse):
-                        start_stage(half << 1, base >> 1)
-                    with m.Else():
-                        start_stage(half >> 1, base << 1)
+                    start_stage(Mux(inverse, half << 1, half >> 1))
         with m.If(finishing & (out_pending == 0)):
             m.d.sync += [finishing.eq(0), out_full.eq(1), out_err.eq(0)]
 
