@@ -71,11 +71,10 @@ def _step(counts, step, bounds, storage):
         digits = golden.naf(step.const)
         operand = step.operand_bits(bounds)
         if len(digits) <= 4:
-            # Each term is added into the product's bits from its shift up (a negative first
-            # term is a negation); see hwgen.cores.modred.datapath.const_mul.
-            bits = operand + step.const.bit_length()
-            counts["adder_bits"] += sum(bits - shift for index, (shift, digit) in enumerate(digits)
-                                        if index or digit < 0)
+            # Full-width sums of the shifted terms, as the model was calibrated; const_mul now
+            # adds each term only from its shift up, so this over-counts until recalibrated
+            # (counting what it builds would change which method `auto` picks).
+            counts["adder_bits"] += (len(digits) - 1) * (operand + step.const.bit_length())
         else:
             # Synthesis keeps a partial product per set bit of the constant.
             counts["const_mul_bits"] += operand * bin(step.const).count("1")
