@@ -193,7 +193,7 @@ def print_tables(rows):
     print("| design | target | old s | old area | new s | new area | new/old |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        for target, ways in row["targets"].items():
+        for target, ways in measured(row):
             old, new = ways["old"], ways["units"]
             unit = "GE" if target == "generic" else "LUT4"
             print(f"| {row['name']} | {target} | {times(old)} | {fmt(area(old, target))} | "
@@ -207,6 +207,8 @@ def print_tables(rows):
     worst = 0
     for row in rows:
         old, flat = row["targets"]["generic"]["old"], row["targets"]["generic"]["flat"]
+        if "missing" in old and "missing" in flat:
+            continue
         if area(old, "generic") and area(flat, "generic"):
             worst = max(worst, abs(area(flat, "generic") / area(old, "generic") - 1))
         print(f"| {row['name']} | {fmt(area(old, 'generic'))} | {fmt(area(flat, 'generic'))} | "
@@ -222,7 +224,7 @@ def print_tables(rows):
     for row in rows:
         if not row["units"]:
             continue
-        for target, ways in row["targets"].items():
+        for target, ways in measured(row):
             flat, units = area(ways["flat"], target), area(ways["units"], target)
             if flat and units:
                 worst = max(worst, abs(units / flat - 1))
@@ -238,6 +240,12 @@ def print_tables(rows):
         total = ("" if any("timeout" in run or "missing" in run for run in runs)
                  else f"{sum(run['wall_s'] for run in runs):.0f}")
         print(f"| {row['name']} | " + " | ".join(times(run) for run in runs) + f" | {total} |")
+
+
+def measured(row):
+    """``(target, ways)`` of the row's targets with at least one way run or kept."""
+    return [(target, ways) for target, ways in row["targets"].items()
+            if not all("missing" in run for run in ways.values())]
 
 
 def fmt(value):

@@ -221,12 +221,13 @@ def print_ratios(results):
     for modulus, rows in results.items():
         lut = next((row for row in rows if row["label"] == "lut"), None)
         lut_bram = next((row for row in rows if row["label"] == "lut-bram"), None)
-        if lut is None or lut_bram is None:
+        if lut is None:
             continue
         for view, metric in views:
             hybrid, hybrid_row = best(rows, metric, "hybrid ")
             bram, bram_row = best(rows, metric, "hybrid-bram")
-            base, base_bram = metric(lut), metric(lut_bram)
+            base = metric(lut)
+            base_bram = metric(lut_bram) if lut_bram else None
 
             def ratio(a, b):
                 return f"{a / b:.2f}×" if a and b else "—"
@@ -251,7 +252,8 @@ def print_auto(results):
         _, by_ge = best(logic, per_kge, "")
         _, by_lut = best(logic, per_klut, "")
         names = [row["label"] if row else "not measured" for row in (by_ge, by_lut)]
-        agrees = ["yes" if row is not None and row["params"]["method"] == picked else "no"
+        agrees = ["not measured" if row is None
+                  else "yes" if row["params"]["method"] == picked else "no"
                   for row in (by_ge, by_lut)]
         print(f"| {modulus} | {picked} | {names[0]} | {names[1]} | GE: {agrees[0]}, "
               f"ECP5: {agrees[1]} |")
