@@ -5,14 +5,17 @@ nothing is written), 1 when a tool fails or a design disagrees with its golden m
 tool's own error text is shown), 130 when interrupted with Ctrl-C.
 """
 import argparse
+import contextlib
 import dataclasses
 import functools
 import json
 import os
 import pathlib
+import signal
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 
 from hwgen import registry
@@ -369,11 +372,40 @@ def _check_output_dirs(args):
         _check_output_dir(value, option)
 
 
+def _interrupt(signum, frame):
+    """Raise KeyboardInterrupt for Ctrl-C, unless Python is running a finalizer: an exception
+    raised in ``__del__`` is printed and dropped (Amaranth checks for unused elaboratables in
+    ``__del__``, so a Ctrl-C landing there would be lost), so try again 10 ms later."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            signal.setitimer(signal.ITIMER_REAL, 0.01)
+            return
+        frame = frame.f_back
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """Ctrl-C (and its retry after a finalizer, on SIGALRM) handled by :func:`_interrupt`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, _interrupt)
+                for number in (signal.SIGINT, signal.SIGALRM)}
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        _check_output_dirs(args)
-        status = args.run(args)
+        with _interruptible():
+            _check_output_dirs(args)
+            status = args.run(args)
     except (ConfigError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
