@@ -25,12 +25,16 @@ __all__ = ["Module", "Hierarchy", "deduplicate", "split_modules", "subtree_veril
 # to be a unit of its own. A smaller one (a lane of a few dozen gates) takes Yosys little
 # time flattened, and alone it loses the optimization across its boundary, which is then a
 # large part of it: measured on the shipped bit-parallel and bit-serial lanes (1-2 k
-# characters), units gave 8-12 % more or fewer GE/LUT4 than flat synthesis.
+# characters), units gave 8-12 % more or fewer GE/LUT4 than flat synthesis. A memory also
+# counts one character per bit: its text is one line per word whatever the width, and in
+# the generic view every bit is a flop (an NTT's coefficient bank of 128 × 23 bits is 3.9 k
+# characters, 30 k GE).
 MIN_UNIT_TEXT = 4000
 
 # How units are chosen; part of every hierarchical cache key, so change it with the rules.
 RULES = (f"units: the top and every module some module instantiates more than once, if its "
-         f"subtree has at least {MIN_UNIT_TEXT} characters")
+         f"subtree has at least {MIN_UNIT_TEXT} characters, a memory's bits counted as "
+         f"characters")
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -59,6 +63,9 @@ _KEYWORDS = frozenset("""
 """.split())
 
 _SELF = "\0"
+
+# A memory's declaration, as Amaranth writes it: ``reg [W-1:0] NAME [D-1:0];`` (no width: 1 bit).
+_MEMORY = re.compile(r"\breg\s+(?:\[(\d+):(\d+)\]\s*)?(?:\\\S+|[A-Za-z_][\w$]*)\s*\[(\d+):(\d+)\]\s*;")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,8 +105,8 @@ class Hierarchy:
         optimized together."""
         sizes = {}
         for name, module in reversed(self.modules.items()):   # children first
-            sizes[name] = len(module.text) + sum(count * sizes[child]
-                                                 for child, count in module.children.items())
+            sizes[name] = len(module.text) + _memory_bits(module.text) + sum(
+                count * sizes[child] for child, count in module.children.items())
         found = {self.top}
         for module in self.modules.values():
             found.update(child for child, count in module.children.items()
@@ -136,6 +143,12 @@ class Hierarchy:
         ports = [statement for statement in statements[1:]
                  if statement.split(None, 1)[:1] in (["input"], ["output"], ["inout"])]
         return "(* blackbox *)\n" + ";".join([statements[0], *ports, "\nendmodule\n"])
+
+
+def _memory_bits(text):
+    """Bits of the memories declared in a module's Verilog ``text``."""
+    return sum((abs(int(msb) - int(lsb)) + 1 if msb else 1) * (abs(int(last) - int(first)) + 1)
+               for msb, lsb, last, first in _MEMORY.findall(text))
 
 
 def _tokens(text):

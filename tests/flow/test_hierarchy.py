@@ -6,7 +6,7 @@ import types
 import pytest
 from amaranth import Module, Signal
 from amaranth.back import verilog as amaranth_verilog
-from amaranth.lib import wiring
+from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from hwgen.flow import hierarchy, measure, synth, tools
@@ -55,6 +55,50 @@ def test_tiny_repeated_modules_are_flattened_at_the_usual_size(monkeypatch):
     assert tree.units() == {tree.top}
     monkeypatch.setattr(hierarchy, "MIN_UNIT_TEXT", len(tree.modules[lane].text))
     assert tree.units() == {tree.top, lane}
+
+
+class Bank(wiring.Component):
+    """A memory of ``depth`` words of ``width`` bits: little text, many flops."""
+
+    def __init__(self, width, depth):
+        self._width, self._depth = width, depth
+        super().__init__({"addr": In(range(depth)), "data": In(width), "en": In(1),
+                          "y": Out(width)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.memory = store = memory.Memory(shape=self._width, depth=self._depth, init=[])
+        write, read = store.write_port(), store.read_port()
+        m.d.comb += [write.addr.eq(self.addr), write.data.eq(self.data), write.en.eq(self.en),
+                     read.addr.eq(self.addr), self.y.eq(read.data)]
+        return m
+
+
+class Banks(wiring.Component):
+    def __init__(self, width, depth):
+        self._width, self._depth = width, depth
+        super().__init__({"addr": In(range(depth)).array(2), "data": In(width).array(2),
+                          "en": In(1).array(2), "y": Out(width).array(2)})
+
+    def elaborate(self, platform):
+        m = Module()
+        for index in range(2):
+            m.submodules[f"bank{index}"] = bank = Bank(self._width, self._depth)
+            m.d.comb += [bank.addr.eq(self.addr[index]), bank.data.eq(self.data[index]),
+                         bank.en.eq(self.en[index]), self.y[index].eq(bank.y)]
+        return m
+
+
+@pytest.mark.parametrize("width,units", [(1, 1), (128, 2)])
+def test_a_memory_counts_its_bits(monkeypatch, width, units):
+    """Two 32-word banks: their text is short whatever the width, but 128-bit words are
+    4,096 flops each, enough for a unit of its own; 1-bit words are not."""
+    monkeypatch.undo()
+    text = amaranth_verilog.convert(Banks(width, 32), name="top", emit_src=False)
+    tree = hierarchy.deduplicate(text, "top")
+    bank = next(name for name, module in tree.modules.items() if module.instances == 2)
+    assert len(tree.modules[bank].text) < hierarchy.MIN_UNIT_TEXT
+    assert len(tree.units()) == units
 
 
 class Emitted:

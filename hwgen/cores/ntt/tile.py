@@ -4,7 +4,7 @@ import operator
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
+from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
 
 from hwgen.cores.ntt.butterfly import Butterfly, Op
@@ -12,7 +12,7 @@ from hwgen.cores.ntt.params import NttParams
 from hwgen.golden import ntt as golden
 
 __all__ = ["command_layout", "result_layout", "twiddle_rom", "stages", "spread_bits",
-           "lane_offset", "bank_of", "overlap_is_safe", "NttTile"]
+           "lane_offset", "bank_of", "overlap_is_safe", "CoefficientBank", "NttTile"]
 
 
 def command_layout(coeff_bits):
@@ -84,6 +84,44 @@ def overlap_is_safe(n, layers, flight, lanes=1):
                 cycle += 1
             cycle += 1
     return True
+
+
+class CoefficientBank(wiring.Component):
+    """A memory bank of a coefficient buffer: ``depth`` words of ``width`` bits, one
+    synchronous read port and one write port. A module of its own, so that the tile's banks
+    are emitted as identical Verilog modules and synthesized once (:mod:`hwgen.flow.hierarchy`):
+    in the generic view their words are flops, most of the tile.
+
+    No enabled read ever meets a write to its word in the same cycle (the stage overlap
+    reads only after the write-back, and the buffers change hands between loader, stages
+    and unloader), so Yosys need not emulate read-first collisions around the block RAM
+    (address compare, bypass register and select per bank: 300 ECP5 LUT4s in the Dilithium
+    tile).
+
+    Members
+    -------
+    read : ``Out(ReadPort.Signature(addr_width=log2 depth, shape=unsigned(width)))``
+        ``data`` is the word at ``addr`` one cycle after ``en``.
+    write : ``Out(WritePort.Signature(addr_width=log2 depth, shape=unsigned(width)))``
+    """
+
+    def __init__(self, width, depth):
+        self._width, self._depth = width, depth
+        addr_width = (depth - 1).bit_length()
+        super().__init__({
+            "read": Out(ReadPort.Signature(addr_width=addr_width, shape=unsigned(width))),
+            "write": Out(WritePort.Signature(addr_width=addr_width, shape=unsigned(width))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.memory = memory = Memory(shape=unsigned(self._width), depth=self._depth,
+                                              init=[], attrs={"no_rw_check": 1})
+        read, write = memory.read_port(), memory.write_port()
+        m.d.comb += [read.addr.eq(self.read.addr), read.en.eq(self.read.en),
+                     self.read.data.eq(read.data), write.addr.eq(self.write.addr),
+                     write.en.eq(self.write.en), write.data.eq(self.write.data)]
+        return m
 
 
 class NttTile(wiring.Component):
@@ -214,15 +252,9 @@ class NttTile(wiring.Component):
         def buffer(name):
             ports = []
             for index in range(2 * lanes):
-                # No enabled read ever meets a write to its word in the same cycle (the stage
-                # overlap reads only after the write-back, and the buffers change hands
-                # between loader, stages and unloader), so Yosys need not emulate read-first
-                # collisions around the block RAM (address compare, bypass register and
-                # select per bank: 300 ECP5 LUT4s in the Dilithium tile).
-                memory = Memory(shape=unsigned(p.coeff_bits), depth=n // (2 * lanes), init=[],
-                                attrs={"no_rw_check": 1})
-                m.submodules[f"{name}{index}"] = memory
-                ports.append((memory.read_port(), memory.write_port()))
+                m.submodules[f"{name}{index}"] = bank = CoefficientBank(p.coeff_bits,
+                                                                        n // (2 * lanes))
+                ports.append((bank.read, bank.write))
             return ports
 
         source, work, result = buffer("input"), buffer("work"), buffer("output")
