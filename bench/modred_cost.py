@@ -3,7 +3,7 @@
 Every configuration below is synthesized (cached by hwgen.flow.measure) for the generic CMOS
 estimate, iCE40 and ECP5; to them are added the 128- to 1,024-bit configurations that
 ``bench/modred.py`` measured (generic and ECP5, read from its ``results.json``: run it
-first). The weights of hwgen.cost.modred are fitted by NNLS and written to
+first) and the :data:`RECORDED` ones too slow to measure again. The weights of hwgen.cost.modred are fitted by NNLS and written to
 hwgen/cost/modred.json; the table shows each configuration's measured and predicted figures,
 the in-sample error and the leave-one-out error (the model refitted without that row), and
 the held-out error per modulus size, leaving one configuration out and leaving its whole size
@@ -88,23 +88,35 @@ def measure_with_retries(kind, params, **options):
 
 BENCH_RESULTS = pathlib.Path("build/bench_modred/results.json")
 
+# Rows of bench/modred.py too slow to measure again for a refit (about 500 CPU-s each), with
+# the figures of the run in docs/modred.md ("2 December 2026 (evening): 381 bits"); a row of
+# results.json with the same parameters replaces them.
+RECORDED = [
+    ({"modulus": "bls12_381_p", "method": "lut", "k": 4},
+     {"generic.ge": 928888.0, "generic.flops": 61415}),
+    ({"modulus": "bls12_381_p", "method": "hybrid", "k": 4, "lut_groups": 0},
+     {"generic.ge": 935665.0, "generic.flops": 56166}),
+]
+
 
 def bench_samples():
-    """``(kind, params, label, figures)`` of the configurations bench/modred.py measured."""
-    if not BENCH_RESULTS.exists():
-        print(f"{BENCH_RESULTS} not found: fitting on the small configurations only",
-              file=sys.stderr)
-        return []
-    samples = []
-    for rows in json.loads(BENCH_RESULTS.read_text()).values():
-        for row in rows:
-            figures = {f"{target}.{column}": value for target in ("generic", "ecp5")
-                       for column, value in row.get(target, {}).items()
-                       if isinstance(value, (int, float))}
-            if figures:
-                samples.append(("modred", full_params("modred", row["params"]),
-                                _label("modred", row["params"]), figures))
-    return samples
+    """``(kind, params, label, figures)`` of the configurations bench/modred.py measured:
+    those in its ``results.json``, then the :data:`RECORDED` ones it does not hold."""
+    rows = []
+    if BENCH_RESULTS.exists():
+        rows = [row for found in json.loads(BENCH_RESULTS.read_text()).values()
+                for row in found]
+    else:
+        print(f"{BENCH_RESULTS} not found: fitting on the small and the recorded "
+              "configurations only", file=sys.stderr)
+    measured = [(row["params"], {f"{target}.{column}": value for target in ("generic", "ecp5")
+                                 for column, value in row.get(target, {}).items()
+                                 if isinstance(value, (int, float))}) for row in rows]
+    held = {json.dumps(params, sort_keys=True) for params, _ in measured}
+    measured += [(params, figures) for params, figures in RECORDED
+                 if json.dumps(params, sort_keys=True) not in held]
+    return [("modred", full_params("modred", params), _label("modred", params), figures)
+            for params, figures in measured if figures]
 
 
 def size_of(kind, params):

@@ -30,7 +30,7 @@ import random
 from hwgen.golden import moduli
 
 __all__ = [
-    "METHODS", "MAX_SPECIAL_FOLDS", "reduce", "montgomery_reduce", "expected", "naf",
+    "METHODS", "MAX_SPECIAL_FOLDS", "SPARSE_NAF_DIGITS", "reduce", "montgomery_reduce", "expected", "naf",
     "Step", "Fold", "Horner", "Add", "MulConst", "Sub", "ShiftSub", "Correct", "Parallel", "Plan",
     "build_plan", "default_split", "default_r_bits", "stage_cuts", "forced_cuts", "horner_table", "horner_acc_bound", "hybrid_groups", "barrett_shifts",
     "barrett_remainder_bound", "special_constant", "special_folds", "worst_table_input",
@@ -39,6 +39,9 @@ __all__ = [
 
 METHODS = ("lut", "iterative", "hybrid", "barrett", "montgomery", "special")
 MAX_SPECIAL_FOLDS = 4
+# Constants with at most this many non-zero NAF digits are multiplied by shifts and adds (in
+# the hardware, and so in the cost model); denser ones are left to Yosys (and DSP blocks).
+SPARSE_NAF_DIGITS = 4
 
 
 def reduce(x, q):

@@ -14,10 +14,6 @@ from hwgen.golden import modred as golden
 
 __all__ = ["lanes_layout", "table", "horner_acc", "const_mul", "StepStage"]
 
-# Constants with at most this many non-zero NAF digits are multiplied by shifts and adds;
-# denser ones are left to Yosys (which can then use DSP blocks).
-SPARSE_NAF_DIGITS = 4
-
 
 def width(bound):
     return max(1, bound.bit_length())
@@ -70,7 +66,7 @@ def const_mul(value, constant):
     only (the bits below are final by then), modulo the product's width: no adder spans bits
     that a term leaves unchanged."""
     digits = golden.naf(constant)
-    if constant and len(digits) <= SPARSE_NAF_DIGITS:
+    if constant and len(digits) <= golden.SPARSE_NAF_DIGITS:
         bits = len(value) + constant.bit_length()
         total = Const(0, bits)
         for shift, digit in digits:
