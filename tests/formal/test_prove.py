@@ -197,6 +197,19 @@ def test_trace_reads_design_ports(tmp_path):
                                 "i__payload": None}, {"i__valid": 0, "i__payload": None}]
 
 
+@pytest.mark.parametrize("lines, depth", [
+    # smtbmc names the step it is checking, which is not established yet.
+    (["SBY 1:00:00 [proof] engine_0: ##   0:00:05  Checking assertions in step 6..."], 6),
+    # bmc3 prints a frame once it holds: frames 0..6 are seven steps.
+    (["SBY 1:00:00 [proof] engine_0: 5 + : Var =  3351. Cla =  13066. Conf = 7.  0.1 sec",
+      "SBY 1:00:00 [proof] engine_0: 6 + : Var =  4074. Cla =  15990. Conf = 9.  0.2 sec"], 7),
+])
+def test_a_run_out_of_time_reports_the_steps_established(tmp_path, lines, depth):
+    log = "\n".join([*lines, "SBY 1:00:00 [proof] DONE (TIMEOUT, rc=8)"])
+    outcome = sby._outcome(log, tmp_path, depth=10, seconds=1.0)
+    assert (outcome.status, outcome.depth) == ("timeout", depth)
+
+
 def test_cli_prove_rejects_bad_depth(root, capsys):
     config = root / "designs" / "formal" / "modred_kyber16_lut.yaml"
     assert cli.main(["prove", str(config), "--depth", "0"]) == 2
