@@ -17,6 +17,9 @@ overflows. A design too large for every device of the family (judged from its sy
 LUT4 and flop counts) is not placed at all: its largest repeated unit that fits is placed out
 of context instead, in the harness (so that a combinational unit has clocked paths too), and
 the report says so (``scope: "unit"``, the unit's name, its instance count and why).
+``unit=True`` asks for that placement whatever the design's size: a bench that measures a core
+too large to emit whole by a slice of it (fewer identical lanes) places the slice's lane, not
+the slice.
 """
 import json
 import pathlib
@@ -211,12 +214,12 @@ class _NetNames:
 
 def place_and_route(design, emitted, target, *, device=None, seeds=DEFAULT_SEEDS,
                     freq_mhz=100.0, reports_dir="reports", cache_dir=measure.DEFAULT_CACHE,
-                    timeout=synth.DEFAULT_TIMEOUT):
+                    timeout=synth.DEFAULT_TIMEOUT, unit=False):
     """Place and route ``design`` on ``device``; add a ``pnr`` section to its target report.
 
     The area report comes through the synthesis cache (:mod:`hwgen.flow.measure`). A design
-    larger than every device of ``target`` is measured by its largest repeated unit placed
-    out of context (see the module documentation).
+    larger than every device of ``target``, or any design with ``unit``, is measured by its
+    largest repeated unit placed out of context (see the module documentation).
     """
     if target not in DEVICES:
         raise ValueError(f"target must be one of {', '.join(DEVICES)}, not {target!r}")
@@ -232,19 +235,22 @@ def place_and_route(design, emitted, target, *, device=None, seeds=DEFAULT_SEEDS
                      if name != "clk") if target == "ice40" else 0
     largest = max(DEVICES[target], key=lambda name: DEVICES[target][name]["cells"])
     needed = logic_cells(report, harness_ff)
-    if needed > DEVICES[target][largest]["cells"]:
-        unit = _largest_unit(report, target, DEVICES[target][largest]["cells"])
-        if unit is None:
-            raise FitError("nextpnr", f"does not fit any {target} device: needs at least "
-                                      f"{needed} logic cells, {target}-{largest} has "
-                                      f"{DEVICES[target][largest]['cells']}, and the design "
-                                      f"has no repeated unit small enough to place alone")
-        placed = _place_unit(emitted, target, device, unit, job_dir / "unit", seeds=seeds,
+    too_large = needed > DEVICES[target][largest]["cells"]
+    if unit or too_large:
+        found = _largest_unit(report, target, DEVICES[target][largest]["cells"])
+        if found is None:
+            raise FitError("nextpnr", (f"does not fit any {target} device: needs at least "
+                                       f"{needed} logic cells, {target}-{largest} has "
+                                       f"{DEVICES[target][largest]['cells']}, and the design"
+                                       if too_large else f"a unit was asked for: {design.name}")
+                           + " has no repeated unit small enough to place alone")
+        placed = _place_unit(emitted, target, device, found, job_dir / "unit", seeds=seeds,
                              freq_mhz=freq_mhz, timeout=timeout)
-        placed.update(scope="unit", unit=unit["unit"], instances=unit["instances"],
+        placed.update(scope="unit", unit=found["unit"], instances=found["instances"],
                       reason=f"the design needs at least {needed} logic cells; the largest "
                              f"{target} device ({target}-{largest}) has "
-                             f"{DEVICES[target][largest]['cells']}")
+                             f"{DEVICES[target][largest]['cells']}" if too_large
+                      else "a unit was asked for")
     else:
         placed = _place_design(design, emitted, manifest, report, target, device, job_dir,
                                seeds=seeds, freq_mhz=freq_mhz, timeout=timeout)
@@ -255,23 +261,25 @@ def place_and_route(design, emitted, target, *, device=None, seeds=DEFAULT_SEEDS
     return report
 
 
-def cache_key(verilog_text, top, target, device, seeds, freq_mhz):
+def cache_key(verilog_text, top, target, device, seeds, freq_mhz, unit=False):
     """Hash of everything a place-and-route result depends on."""
     return measure.cache_key(verilog_text, target, top, tools.versions()[f"nextpnr-{target}"]
                              or "", device or DEFAULT_DEVICE[target], str(seeds),
-                             str(freq_mhz), hierarchy=True)
+                             str(freq_mhz), *(["unit"] if unit else []), hierarchy=True)
 
 
 def place_and_route_cached(design, emitted, target, *, device=None, seeds=DEFAULT_SEEDS,
                            freq_mhz=100.0, reports_dir="reports",
-                           cache_dir=measure.DEFAULT_CACHE, timeout=synth.DEFAULT_TIMEOUT):
+                           cache_dir=measure.DEFAULT_CACHE, timeout=synth.DEFAULT_TIMEOUT,
+                           unit=False):
     """``(report, hit)``: :func:`place_and_route` through the result cache (``CACHE/pnr``)."""
-    key = cache_key(emitted.verilog.read_text(), design.name, target, device, seeds, freq_mhz)
+    key = cache_key(emitted.verilog.read_text(), design.name, target, device, seeds, freq_mhz,
+                    unit)
     return measure.cached(
         pathlib.Path(cache_dir) / "pnr" / f"{key}.json",
         lambda: place_and_route(design, emitted, target, device=device, seeds=seeds,
                                 freq_mhz=freq_mhz, reports_dir=reports_dir,
-                                cache_dir=cache_dir, timeout=timeout))
+                                cache_dir=cache_dir, timeout=timeout, unit=unit))
 
 
 def _largest_unit(report, target, cells):
@@ -331,8 +339,10 @@ def _place(job_dir, sources, top, target, device, *, dsp, seeds, freq_mhz, timeo
     seed: the ``pnr`` section of a report."""
     spec = DEVICES[target][device]
     place_args = {"ecp5": ["--out-of-context"], "ice40": ["--pcf-allow-unconstrained"]}[target]
-    synth.run_yosys(job_dir, sources, top, synth.script(target, top, dsp=dsp),
-                    timeout=timeout, what=f"{target} (place-and-route netlist)")
+    # The same way around a known Yosys crash as the area synthesis takes (hwgen.flow.synth).
+    _, workaround = synth._with_workaround(target, lambda flags: synth.run_yosys(
+        job_dir, sources, top, synth.script(target, top, dsp=dsp, extra=flags),
+        timeout=timeout, what=f"{target} (place-and-route netlist)"))
     netlist = json.loads((job_dir / "netlist.json").read_text())
     fmax_by_seed, paths, utilization = [], [], None
     for seed in range(1, seeds + 1):
@@ -374,4 +384,5 @@ def _place(job_dir, sources, top, target, device, *, dsp, seeds, freq_mhz, timeo
         "critical_path": paths[measured[(len(measured) - 1) // 2][1]] if measured else None,
         "utilization": utilization,
         "summary": utilization_summary(utilization),
+        **({"workaround": workaround} if workaround else {}),
     }

@@ -130,6 +130,21 @@ def test_a_design_too_large_for_every_device_is_measured_by_its_unit(tmp_path, s
     assert "Fmax of the repeated unit tables.lane0 (×2) placed out of context" in table
 
 
+def test_a_unit_is_placed_when_asked_for(tmp_path, monkeypatch):
+    monkeypatch.setattr(hierarchy, "MIN_UNIT_TEXT", 0)
+    design = from_mapping(TABLES)
+    emitted = verilog.emit(design, tmp_path / "build")
+    report, hit = pnr.place_and_route_cached(design, emitted, "ecp5", seeds=1, unit=True,
+                                             reports_dir=tmp_path / "r",
+                                             cache_dir=tmp_path / "cache")
+    placed = report["pnr"]
+    assert not hit and placed["scope"] == "unit" and placed["unit"] == "tables.lane0"
+    assert placed["reason"] == "a unit was asked for" and placed["fmax_mhz"] > 10
+    key = pnr.cache_key(emitted.verilog.read_text(), design.name, "ecp5", None, 1, 100.0)
+    assert key != pnr.cache_key(emitted.verilog.read_text(), design.name, "ecp5", None, 1,
+                                100.0, unit=True)
+
+
 def test_a_design_too_large_without_a_unit_does_not_fit(tiny, small_devices):
     design, emitted, reports = tiny
     with pytest.raises(pnr.FitError, match=r"does not fit any ecp5 device: needs at least \d+ "
