@@ -235,22 +235,23 @@ def place_and_route(design, emitted, target, *, device=None, seeds=DEFAULT_SEEDS
                      if name != "clk") if target == "ice40" else 0
     largest = max(DEVICES[target], key=lambda name: DEVICES[target][name]["cells"])
     needed = logic_cells(report, harness_ff)
-    too_large = needed > DEVICES[target][largest]["cells"]
+    capacity = DEVICES[target][largest]["cells"]
+    too_large = needed > capacity
     if unit or too_large:
-        found = _largest_unit(report, target, DEVICES[target][largest]["cells"])
+        found = _largest_unit(report, target, capacity)
         if found is None:
-            raise FitError("nextpnr", (f"does not fit any {target} device: needs at least "
-                                       f"{needed} logic cells, {target}-{largest} has "
-                                       f"{DEVICES[target][largest]['cells']}, and the design"
-                                       if too_large else f"a unit was asked for: {design.name}")
-                           + " has no repeated unit small enough to place alone")
+            why = (f"does not fit any {target} device: needs at least {needed} logic cells, "
+                   f"{target}-{largest} has {capacity}" if too_large
+                   else f"{design.name}: a unit was asked for")
+            raise FitError("nextpnr", f"{why}, and the design has no repeated unit small "
+                                      f"enough to place alone")
         placed = _place_unit(emitted, target, device, found, job_dir / "unit", seeds=seeds,
                              freq_mhz=freq_mhz, timeout=timeout)
+        reason = (f"the design needs at least {needed} logic cells; the largest {target} "
+                  f"device ({target}-{largest}) has {capacity}" if too_large
+                  else "a unit was asked for")
         placed.update(scope="unit", unit=found["unit"], instances=found["instances"],
-                      reason=f"the design needs at least {needed} logic cells; the largest "
-                             f"{target} device ({target}-{largest}) has "
-                             f"{DEVICES[target][largest]['cells']}" if too_large
-                      else "a unit was asked for")
+                      reason=reason)
     else:
         placed = _place_design(design, emitted, manifest, report, target, device, job_dir,
                                seeds=seeds, freq_mhz=freq_mhz, timeout=timeout)
@@ -340,7 +341,7 @@ def _place(job_dir, sources, top, target, device, *, dsp, seeds, freq_mhz, timeo
     spec = DEVICES[target][device]
     place_args = {"ecp5": ["--out-of-context"], "ice40": ["--pcf-allow-unconstrained"]}[target]
     # The same way around a known Yosys crash as the area synthesis takes (hwgen.flow.synth).
-    _, workaround = synth._with_workaround(target, lambda flags: synth.run_yosys(
+    _, workaround = synth.run_with_workaround(target, lambda flags: synth.run_yosys(
         job_dir, sources, top, synth.script(target, top, dsp=dsp, extra=flags),
         timeout=timeout, what=f"{target} (place-and-route netlist)"))
     netlist = json.loads((job_dir / "netlist.json").read_text())

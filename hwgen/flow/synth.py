@@ -44,7 +44,7 @@ from hwgen.flow.files import write_atomic
 from hwgen.flow.hierarchy import RULES, deduplicate
 
 __all__ = ["TARGETS", "DEFAULT_TIMEOUT", "STD_CELL_FLOP_GE", "synthesize", "run_synthesis",
-           "write_report", "run_yosys", "area_of", "report_path", "render_markdown", "workaround", "script",
+           "write_report", "run_yosys", "area_of", "report_path", "render_markdown", "workaround", "run_with_workaround", "script",
            "script_files"]
 
 TARGETS = ("generic", "ice40", "ecp5")
@@ -240,7 +240,7 @@ def run_synthesis(design, emitted, target, *, timeout=DEFAULT_TIMEOUT, hierarchy
     if tree is not None and len(tree.units()) > 1:
         synthesize_units = _UnitSynthesis(tree, target, job_dir / "units", files, timeout,
                                           {} if unit_cache is None else unit_cache, flags)
-        (commands, top, units), note = _with_workaround(target, synthesize_units)
+        (commands, top, units), note = run_with_workaround(target, synthesize_units)
         area = area_of(target, top["cells"], top.get("transistors"))
         extra = {"hierarchy": "units", "units": units}
         cells = top["cells"]
@@ -249,7 +249,7 @@ def run_synthesis(design, emitted, target, *, timeout=DEFAULT_TIMEOUT, hierarchy
             commands = script(target, design.name, extra=f"{flags} {extra_flags}")
             return commands, run_yosys(job_dir, [emitted.verilog], design.name, commands,
                                        files=files, timeout=timeout, what=target)["design"]
-        (commands, stat), note = _with_workaround(target, flat)
+        (commands, stat), note = run_with_workaround(target, flat)
         cells = dict(sorted(stat.get("num_cells_by_type", {}).items()))
         area = area_of(target, cells, _transistors(stat) if target == "generic" else None)
         extra = {"hierarchy": "flat"}
@@ -269,7 +269,7 @@ def run_synthesis(design, emitted, target, *, timeout=DEFAULT_TIMEOUT, hierarchy
     return report
 
 
-def _with_workaround(target, run):
+def run_with_workaround(target, run):
     """``(run(""), None)``, or ``(run(flags), note)`` after a known Yosys crash on
     ``target`` (see :func:`workaround`)."""
     try:
