@@ -400,27 +400,45 @@ def _interruptible():
             signal.signal(number, handler)
 
 
+def _interrupted(error):
+    """Whether ``error`` is Ctrl-C's KeyboardInterrupt or came from it: Python wraps an exception
+    raised while a class is created (``__set_name__``, as in an import) in a RuntimeError, and
+    a cleanup that fails on the way out chains it as the context."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _failure_status(error):
+    """Print the one-line message for ``error`` and return the exit status; raise it again if
+    it is not one the command line reports."""
+    if _interrupted(error):
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(error, (ConfigError, UsageError)):
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if isinstance(error, BrokenPipeError):
+        # The reader went away (`hwgen list | head -1`): stop quietly, as a filter does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
+    if isinstance(error, (tools.ToolError, SimulationError)):
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    raise error
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         with _interruptible():
             _check_output_dirs(args)
-            status = args.run(args)
-    except (ConfigError, UsageError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        if isinstance(error, BrokenPipeError):
-            # The reader went away (`hwgen list | head -1`): stop quietly, as a filter does.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 1
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
-        return 2
-    except (tools.ToolError, SimulationError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    return status or 0
+            return args.run(args) or 0
+    except (Exception, KeyboardInterrupt) as error:
+        return _failure_status(error)

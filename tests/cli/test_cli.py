@@ -186,6 +186,19 @@ def test_ctrl_c_exits_130_on_one_line(tmp_path):
     assert err == "error: interrupted\n"
 
 
+def test_an_error_raised_by_ctrl_c_exits_130_too(tmp_path, capsys, monkeypatch):
+    # Ctrl-C during an import can surface as the RuntimeError that wraps a failed
+    # ``__set_name__``; it is still an interruption, not a crash.
+    def interrupted_import(path):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError("Error calling __set_name__") from interrupt
+    monkeypatch.setattr(cli, "load", interrupted_import)
+    status, _, err = run(["verilog", write(tmp_path, GOOD), "--out", tmp_path / "build"], capsys)
+    assert (status, err) == (130, "error: interrupted\n")
+
+
 def test_outputs_follow_the_umask(tmp_path, capsys):
     previous = os.umask(0o022)
     try:
