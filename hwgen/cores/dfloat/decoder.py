@@ -13,7 +13,7 @@ from hwgen.golden import dfloat as df
 from hwgen.golden.kvformat import Codebook
 
 __all__ = ["DFloatDecoder", "DFloatSerialDecoder", "ParallelCore", "SymbolCore", "BlockBuffer",
-           "input_layout", "output_layout", "step_layout"]
+           "BlockEntry", "input_layout", "output_layout", "step_layout"]
 
 #: Bits per segment of the speculative decode (as in the Huffman KV decoder).
 SEGMENT_BITS = 8
@@ -369,6 +369,58 @@ class SymbolCore(wiring.Component):
         return m
 
 
+class BlockEntry(wiring.Component):
+    """One entry of a :class:`BlockBuffer`: a block's bytes, exponent ranks, decoded count,
+    book and error, written one step at a time. A module of its own, so that hierarchical
+    synthesis makes the buffer's two entries once; what both entries take from a step (the
+    ranks placed at their slots, which slots and which byte word it writes) is computed once
+    outside.
+
+    Members
+    -------
+    write : ``In(1)``: store this step.
+    ranks : ``In(unsigned(8·group_size))``: the step's ranks placed at their slots.
+    slots : ``In(group_size)``: the slots the step writes (``base`` on).
+    words : ``In(byte_words)``: one-hot, the byte word the step holds (none in a code word).
+    bytes : ``In(in_bits)``: the step's bytes, value ``k``'s at bits ``8k``.
+    count, book, last, err : ``In``, as :func:`step_layout`; ``err`` is stored on ``last``.
+    o : ``Out(StructLayout({"bytes", "ranks", "count", "book", "err"}))``: what is stored.
+
+    Latency: 1 cycle (registers).
+    """
+
+    def __init__(self, params):
+        self._p = p = params
+        super().__init__({
+            "write": In(1),
+            "ranks": In(p.group_size * RANK_BITS),
+            "slots": In(p.group_size),
+            "words": In(p.byte_words),
+            "bytes": In(p.in_bits),
+            "count": In(p.group_size.bit_length()),
+            "book": In(p.book_bits),
+            "last": In(1),
+            "err": In(1),
+            "o": Out(_entry_layout(params)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._p
+        with m.If(self.write):
+            for slot in range(p.group_size):
+                with m.If(self.slots[slot]):
+                    m.d.sync += self.o.ranks[slot].eq(self.ranks.word_select(slot, RANK_BITS))
+            m.d.sync += [self.o.count.eq(self.count), self.o.book.eq(self.book)]
+            for word in range(p.byte_words):
+                with m.If(self.words[word]):
+                    low = word * p.in_bits
+                    m.d.sync += self.o.bytes[low:low + p.in_bits].eq(self.bytes)
+            with m.If(self.last):
+                m.d.sync += self.o.err.eq(self.err)
+        return m
+
+
 class BlockBuffer(wiring.Component):
     """Collects a block's bytes and exponent ranks and emits it ``lanes`` values per beat.
 
@@ -400,7 +452,10 @@ class BlockBuffer(wiring.Component):
         p = self._p
         step = self.i.p
         codebooks = p.codebook_set()
-        entries = [Signal(_entry_layout(p), name=f"entry{number}") for number in range(2)]
+        units = [BlockEntry(p) for _ in range(2)]
+        for number, unit in enumerate(units):
+            m.submodules[f"entry{number}"] = unit
+        entries = [unit.o for unit in units]
         full = Signal(2)
         fill = Signal()
         drain = Signal()
@@ -412,26 +467,21 @@ class BlockBuffer(wiring.Component):
         placed = Signal(p.group_size * RANK_BITS)
         m.d.comb += placed.eq(shift_units(step.ranks.as_value(), step.base, RANK_BITS,
                                           p.group_size * RANK_BITS))
-        with m.If(self.i.valid & self.i.ready):
-            for number, entry in enumerate(entries):
-                with m.If(fill == number):
-                    # The block's ranks so far are below `base` (a block's first step has
-                    # base 0); every slot from `base` on takes this step's (zeros past its
-                    # ranks), so a slot is a flop enable, not a merge.
-                    for slot in range(p.group_size):
-                        with m.If(step.base <= slot):
-                            m.d.sync += entry.ranks[slot].eq(placed.word_select(slot,
-                                                                                RANK_BITS))
-                    m.d.sync += [entry.count.eq(step.count), entry.book.eq(step.book)]
-                    with m.Switch(step.index):
-                        for word in range(p.byte_words):
-                            with m.Case(word):
-                                low = word * p.in_bits
-                                m.d.sync += entry.bytes[low:low + p.in_bits].eq(in_order)
-                    with m.If(step.last):
-                        m.d.sync += [entry.err.eq(step.err), full[number].eq(1)]
-            with m.If(step.last):
-                m.d.sync += fill.eq(~fill)
+        accepted = self.i.valid & self.i.ready
+        for number, unit in enumerate(units):
+            # The block's ranks so far are below `base` (a block's first step has base 0);
+            # every slot from `base` on takes this step's (zeros past its ranks), so a slot
+            # is a flop enable, not a merge.
+            m.d.comb += [unit.write.eq(accepted & (fill == number)), unit.ranks.eq(placed),
+                         unit.slots.eq(Cat(*[step.base <= slot
+                                             for slot in range(p.group_size)])),
+                         unit.words.eq(Cat(*[step.index == word
+                                             for word in range(p.byte_words)])),
+                         unit.bytes.eq(in_order), unit.count.eq(step.count),
+                         unit.book.eq(step.book), unit.last.eq(step.last),
+                         unit.err.eq(step.err)]
+        with m.If(accepted & step.last):
+            m.d.sync += [full.bit_select(fill, 1).eq(1), fill.eq(~fill)]
 
         count, block_book = (Mux(drain, getattr(entries[1], name), getattr(entries[0], name))
                              for name in ("count", "book"))
