@@ -372,32 +372,42 @@ def _check_output_dirs(args):
         _check_output_dir(value, option)
 
 
+# Seconds after which Ctrl-C is raised again while main() has not caught it yet.
+INTERRUPT_RETRY = 1.0
+
+
 def _interrupt(signum, frame):
-    """Raise KeyboardInterrupt for Ctrl-C, unless Python is running a finalizer: an exception
-    raised in ``__del__`` is printed and dropped (Amaranth checks for unused elaboratables in
-    ``__del__``, so a Ctrl-C landing there would be lost), so try again 10 ms later."""
-    while frame is not None:
-        if frame.f_code.co_name == "__del__":
-            signal.setitimer(signal.ITIMER_REAL, 0.01)
-            return
-        frame = frame.f_back
+    """Raise KeyboardInterrupt for Ctrl-C, and again every :data:`INTERRUPT_RETRY` seconds
+    (on SIGALRM) until :func:`main` has caught it: Python prints and drops an exception raised
+    in a finalizer or a weakref callback (Amaranth checks for unused elaboratables in
+    ``__del__``, importlib releases module locks in a callback), so a Ctrl-C landing there
+    would be lost."""
+    signal.setitimer(signal.ITIMER_REAL, INTERRUPT_RETRY)
     raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def _interruptible():
-    """Ctrl-C (and its retry after a finalizer, on SIGALRM) handled by :func:`_interrupt`."""
+    """Ctrl-C (and its retries, on SIGALRM) handled by :func:`_interrupt`; the interrupts
+    Python drops are not printed, since the retry delivers them."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {number: signal.signal(number, _interrupt)
                 for number in (signal.SIGINT, signal.SIGALRM)}
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info):
+        if not isinstance(info.exc_value, KeyboardInterrupt):
+            previous_hook(info)
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for number, handler in previous.items():
             signal.signal(number, handler)
+        sys.unraisablehook = previous_hook
 
 
 def _interrupted(error):

@@ -199,6 +199,20 @@ def test_an_error_raised_by_ctrl_c_exits_130_too(tmp_path, capsys, monkeypatch):
     assert (status, err) == (130, "error: interrupted\n")
 
 
+def test_ctrl_c_in_a_finalizer_is_raised_again_without_noise(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "INTERRUPT_RETRY", 0.05)
+
+    class Finalized:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)  # Python drops what __del__ raises
+
+    with pytest.raises(KeyboardInterrupt):
+        with cli._interruptible():
+            Finalized()
+            time.sleep(10)
+    assert capsys.readouterr().err == ""
+
+
 def test_outputs_follow_the_umask(tmp_path, capsys):
     previous = os.umask(0o022)
     try:
