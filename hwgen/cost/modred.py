@@ -167,10 +167,17 @@ class _Netlist:
         return count
 
 
-def _const_mul(netlist, value, constant, width):
+def _const_mul(netlist, value, constant, width, truncate=0):
     """Bits of ``value · constant`` below ``width``, built as ``datapath.const_mul`` builds
-    them: shifts and adds for sparse constants, else a multiplier of partial products."""
+    them: shifts and adds for sparse constants, else a multiplier of partial products; with
+    ``truncate``, bits from that column up, one sum of the terms cut there."""
     digits = golden.naf(constant)
+    if truncate:
+        netlist.use(value)
+        netlist.counts["const_mul_bits"] += sum(
+            max(0, min(len(value), width - shift) - max(0, truncate - shift))
+            for shift, _ in digits)
+        return netlist.nets(width - truncate)
     if constant and len(digits) <= golden.SPARSE_NAF_DIGITS:
         bits = len(value) + constant.bit_length()
         total = [0] * bits
@@ -239,7 +246,8 @@ def _step(netlist, step, lanes, bounds, storage, registered):
             operand = operand[:step.keep_bits + step.shift_in]
         width = out_widths[step.dst]
         result = {step.dst: _const_mul(netlist, operand[step.shift_in:], step.const,
-                                       step.shift_out + width)[step.shift_out:]}
+                                       step.shift_out + width,
+                                       step.truncate)[step.shift_out - step.truncate:]}
         if step.src_keep is not None:
             result[step.src] = lanes[step.src][:out_widths[step.src]]
         return result

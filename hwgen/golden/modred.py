@@ -30,10 +30,10 @@ import random
 from hwgen.golden import moduli
 
 __all__ = [
-    "METHODS", "MAX_SPECIAL_FOLDS", "SPARSE_NAF_DIGITS", "reduce", "montgomery_reduce", "expected", "naf",
+    "METHODS", "MAX_SPECIAL_FOLDS", "SPARSE_NAF_DIGITS", "DSP_OPERAND_BITS", "reduce", "montgomery_reduce", "expected", "naf",
     "Step", "Fold", "Horner", "Add", "MulConst", "Sub", "ShiftSub", "Correct", "Parallel", "Plan",
     "build_plan", "default_split", "default_r_bits", "stage_cuts", "forced_cuts", "horner_table", "horner_acc_bound", "hybrid_groups", "barrett_shifts",
-    "barrett_remainder_bound", "special_constant", "special_folds", "worst_table_input",
+    "barrett_truncation", "barrett_remainder_bound", "special_constant", "special_folds", "worst_table_input",
     "edge_inputs", "random_inputs", "vectors", "modmul_pairs", "modmul_vectors",
 ]
 
@@ -42,6 +42,9 @@ MAX_SPECIAL_FOLDS = 4
 # Constants with at most this many non-zero NAF digits are multiplied by shifts and adds (in
 # the hardware, and so in the cost model); denser ones are left to Yosys (and DSP blocks).
 SPARSE_NAF_DIGITS = 4
+# The widest operands of an FPGA multiplier block (ECP5 MULT18X18D); a product that fits one
+# is left whole to ``*``.
+DSP_OPERAND_BITS = 18
 
 
 def reduce(x, q):
@@ -237,6 +240,13 @@ class MulConst(Step):
     """``dst = (((src mod 2^src_bits) >> shift_in) · const >> shift_out) mod 2^keep_bits``.
 
     ``src`` is replaced by ``src mod 2^src_keep`` (``None``: dropped; 0: kept whole).
+
+    ``truncate`` > 0 leaves the product's lowest ``truncate`` columns uncomputed: of each
+    term ``±operand · 2^shift`` of the constant's NAF only the part at and above column
+    ``truncate`` is added, a positive term floored and a negative one complemented
+    (``−⌊operand · 2^shift / 2^truncate⌋ − 1``: its dropped bits' borrow is taken whole, with
+    no zero test), and a zero operand gives zero. The sum is below the exact product by less
+    than two units per term, never above it.
     """
     dst: str
     src: str
@@ -245,9 +255,11 @@ class MulConst(Step):
     shift_out: int = 0
     keep_bits: int = None
     src_keep: int = None
+    truncate: int = 0
 
     def __post_init__(self):
         self.consumes = (self.src,)
+        assert 0 <= self.truncate <= self.shift_out, "truncate must be within shift_out"
 
     def _operand_bound(self, bound):
         if self.keep_bits is not None:
@@ -272,7 +284,10 @@ class MulConst(Step):
         x = values[self.src]
         if self.keep_bits is not None:
             x &= (1 << (self.keep_bits + self.shift_in)) - 1
-        product = ((x >> self.shift_in) * self.const) >> self.shift_out
+        operand = x >> self.shift_in
+        columns = sum(_truncated_term(operand, shift, digit, self.truncate)
+                      for shift, digit in naf(self.const)) if operand else 0
+        product = columns >> (self.shift_out - self.truncate)
         if self.keep_bits is not None:
             product &= (1 << self.keep_bits) - 1
         result = {self.dst: product}
@@ -280,6 +295,14 @@ class MulConst(Step):
             result[self.src] = values[self.src] if self.src_keep == 0 else (
                 values[self.src] & ((1 << self.src_keep) - 1))
         return result
+
+
+def _truncated_term(operand, shift, digit, truncate):
+    """One NAF term of :class:`MulConst` at ``2^truncate`` columns."""
+    if shift >= truncate:
+        return digit * (operand << (shift - truncate))
+    kept = operand >> (truncate - shift)
+    return kept if digit > 0 else ~kept
 
 
 @dataclasses.dataclass
@@ -549,10 +572,28 @@ def barrett_shifts(q, in_bits):
 
 def barrett_remainder_bound(q, in_bits):
     """Largest ``x − q̂·q``: below ``q + q·x/2^(s1+s2) + 2^s1``, because
-    ``x/q − q̂ < 1 + x/2^(s1+s2) + 2^s1/q``."""
+    ``x/q − q̂ < 1 + x/2^(s1+s2) + 2^s1/q``; one ``q`` more when the quotient's product is
+    truncated (:func:`barrett_truncation`)."""
     s1, s2 = barrett_shifts(q, in_bits)
     x_max = (1 << in_bits) - 1
-    return q + ((q * x_max) >> (s1 + s2)) + (1 << s1)
+    truncation_loss = q if barrett_truncation(q, in_bits) else 0
+    return q + ((q * x_max) >> (s1 + s2)) + (1 << s1) + truncation_loss
+
+
+def barrett_truncation(q, in_bits):
+    """Low columns of ``(x >> s1) · μ`` that Barrett's quotient leaves uncomputed: none for a
+    sparse μ, whose shifts and adds are cheap whole, nor for a product that fits one FPGA
+    multiplier block (:data:`DSP_OPERAND_BITS`), which ``*`` maps there.
+
+    With ``t`` NAF terms of μ and ``g`` guard columns, ``2^g > 2t``, the truncated terms take
+    less than ``2^g`` from the sum, so ``q̂`` comes out low by at most one; two more columns
+    keep the sum positive for every non-zero operand (``μ ≥ 2^(s2−2) > 2t · 2^truncate``)."""
+    s1, s2 = barrett_shifts(q, in_bits)
+    mu = (1 << (s1 + s2)) // q
+    terms = len(naf(mu))
+    if terms <= SPARSE_NAF_DIGITS or max(in_bits - s1, mu.bit_length()) <= DSP_OPERAND_BITS:
+        return 0
+    return max(0, s2 - (2 * terms).bit_length() - 2)
 
 
 def _barrett_plan(q, in_bits):
@@ -561,7 +602,8 @@ def _barrett_plan(q, in_bits):
     bound = barrett_remainder_bound(q, in_bits)
     bits = bound.bit_length()
     steps = [
-        MulConst("qhat", "x", mu, shift_in=s1, shift_out=s2, src_keep=bits),
+        MulConst("qhat", "x", mu, shift_in=s1, shift_out=s2, src_keep=bits,
+                 truncate=barrett_truncation(q, in_bits)),
         MulConst("qq", "qhat", q, keep_bits=bits),
         Sub("v", "x", "qq", bound),
         Correct("v", "r", q),

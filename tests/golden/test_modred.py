@@ -117,11 +117,34 @@ def test_a_bound_too_small_fails_the_bit_accurate_model():
         plan.run(x)
 
 
-def test_barrett_remainder_needs_one_subtraction():
+def test_barrett_remainder_needs_one_subtraction_and_one_more_when_truncated():
     for name in ("kyber", "goldilocks", "bn254_p", "modp1024"):
         q = moduli.lookup(name)
         for in_bits in (q.bit_length(), 2 * q.bit_length(), 2 * q.bit_length() + 7):
-            assert golden.barrett_remainder_bound(q, in_bits) < 2 * q
+            subtractions = 2 if golden.barrett_truncation(q, in_bits) else 1
+            assert golden.barrett_remainder_bound(q, in_bits) < (subtractions + 1) * q
+
+
+def test_barrett_quotient_is_whole_where_a_dsp_block_takes_it():
+    for name in ("kyber", "falcon", "dilithium"):
+        q = moduli.lookup(name)
+        assert golden.barrett_truncation(q, 2 * q.bit_length()) == 0
+
+
+@pytest.mark.parametrize("name", ["babybear", "secp128r1_n", "bn254_r", "bls12_381_p"])
+def test_truncated_quotient_is_low_by_at_most_one_and_never_negative(name):
+    q = moduli.lookup(name)
+    in_bits = 2 * q.bit_length()
+    s1, s2 = golden.barrett_shifts(q, in_bits)
+    mu = (1 << (s1 + s2)) // q
+    truncate = golden.barrett_truncation(q, in_bits)
+    assert truncate > 0
+    step = golden.MulConst("qhat", "x", mu, shift_in=s1, shift_out=s2, truncate=truncate)
+    rng = random.Random(name)
+    top = (1 << in_bits) - 1
+    for x in [0, 1 << s1, top, *(rng.getrandbits(in_bits) for _ in range(2000))]:
+        exact = ((x >> s1) * mu) >> s2
+        assert exact - 1 <= step.apply({"x": x})["qhat"] <= exact
 
 
 def test_horner_accumulator_stays_below_two_to_the_n_plus_q():

@@ -59,13 +59,19 @@ def horner_acc(m, shifted, step, name):
     return acc
 
 
-def const_mul(value, constant):
+def const_mul(value, constant, truncate=0):
     """``value · constant``: shifts and adds in NAF form for sparse constants, else ``*``.
 
     The terms are added from the lowest shift up, each into the bits at and above its shift
     only (the bits below are final by then), modulo the product's width: no adder spans bits
-    that a term leaves unchanged."""
+    that a term leaves unchanged.
+
+    ``truncate`` > 0 gives the product from column ``truncate`` up, its terms cut there as
+    :class:`hwgen.golden.modred.MulConst` defines: one sum of all of them, which synthesis
+    builds as one carry-save tree with a single carry-propagate adder."""
     digits = golden.naf(constant)
+    if truncate:
+        return _truncated_sum(value, digits, truncate)
     if constant and len(digits) <= golden.SPARSE_NAF_DIGITS:
         bits = len(value) + constant.bit_length()
         total = Const(0, bits)
@@ -74,6 +80,25 @@ def const_mul(value, constant):
             total = Cat(total[:shift], high[:bits - shift])
         return total
     return value * constant
+
+
+def _truncated_sum(value, digits, truncate):
+    terms, complemented = [], 0
+    for shift, digit in digits:
+        if shift >= truncate:
+            term = value << (shift - truncate)
+            terms.append(term if digit > 0 else -term)
+        elif digit > 0:
+            terms.append(value[truncate - shift:])
+        else:
+            # −⌊v / 2^k⌋ − 1 is ⌊v / 2^k⌋ complemented: no adder for the borrow of the bits cut.
+            terms.append(~Cat(value[truncate - shift:], Const(0, 1)).as_signed())
+            complemented += 1
+    total = sum(terms)
+    # A zero operand leaves only the complemented terms' −1s; the product is zero there.
+    if complemented:
+        total += Mux(value.any(), 0, complemented)
+    return total
 
 
 def _field(value, lsb, bits):
@@ -117,7 +142,8 @@ def _mul_const(step, values):
     operand = values[step.src]
     if step.keep_bits is not None:
         operand = operand[:step.keep_bits + step.shift_in]
-    product = const_mul(operand[step.shift_in:], step.const)[step.shift_out:]
+    product = const_mul(operand[step.shift_in:], step.const,
+                        step.truncate)[step.shift_out - step.truncate:]
     if step.keep_bits is not None:
         product = product[:step.keep_bits]
     result = {step.dst: product}
