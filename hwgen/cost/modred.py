@@ -168,17 +168,11 @@ class _Netlist:
 
 
 def _const_mul(netlist, value, constant, width, truncate=0):
-    """Bits of ``value · constant`` below ``width``, built as ``datapath.const_mul`` builds
-    them: shifts and adds for sparse constants, else a multiplier of partial products; with
-    ``truncate``, bits from that column up, one sum of the terms cut there."""
+    """Bits of ``value · constant`` below ``width`` (from column ``truncate`` up), built as
+    ``datapath.const_mul`` builds them: shifts and adds for sparse constants, a sum of the NAF
+    terms for dense ones wider than a DSP block, else a multiplier of partial products."""
     digits = golden.naf(constant)
-    if truncate:
-        netlist.use(value)
-        netlist.counts["const_mul_bits"] += sum(
-            max(0, min(len(value), width - shift) - max(0, truncate - shift))
-            for shift, _ in digits)
-        return netlist.nets(width - truncate)
-    if constant and len(digits) <= golden.SPARSE_NAF_DIGITS:
+    if constant and len(digits) <= golden.SPARSE_NAF_DIGITS and not truncate:
         bits = len(value) + constant.bit_length()
         total = [0] * bits
         for shift, digit in digits:
@@ -189,6 +183,12 @@ def _const_mul(netlist, value, constant, width, truncate=0):
             total = total[:shift] + high
         return total[:width]
     netlist.use(value)
+    if truncate or max(len(value), constant.bit_length()) > golden.DSP_OPERAND_BITS:
+        # The terms' bits between column ``truncate`` and ``width``.
+        netlist.counts["const_mul_bits"] += sum(
+            max(0, min(len(value), width - shift) - max(0, truncate - shift))
+            for shift, _ in digits)
+        return netlist.nets(width - truncate)
     # Partial products of the set bits of the constant, up to the highest bit kept.
     netlist.counts["const_mul_bits"] += sum(max(0, min(len(value), width - shift))
                                             for shift in range(constant.bit_length())

@@ -60,29 +60,30 @@ def horner_acc(m, shifted, step, name):
 
 
 def const_mul(value, constant, truncate=0):
-    """``value · constant``: shifts and adds in NAF form for sparse constants, else ``*``.
+    """``value · constant``, from column ``truncate`` up (its NAF terms cut there, as
+    :class:`hwgen.golden.modred.MulConst` defines).
 
-    The terms are added from the lowest shift up, each into the bits at and above its shift
-    only (the bits below are final by then), modulo the product's width: no adder spans bits
-    that a term leaves unchanged.
-
-    ``truncate`` > 0 gives the product from column ``truncate`` up, its terms cut there as
-    :class:`hwgen.golden.modred.MulConst` defines: one sum of all of them, which synthesis
-    builds as one carry-save tree with a single carry-propagate adder."""
+    A sparse constant's terms are added from the lowest shift up, each into the bits at and
+    above its shift only (the bits below are final by then), modulo the product's width: no
+    adder spans bits that a term leaves unchanged. A dense constant is left to ``*`` (and a
+    DSP block) when the product fits one (:data:`~hwgen.golden.modred.DSP_OPERAND_BITS`);
+    a wider one is one sum of its NAF terms, which synthesis builds as one carry-save tree
+    with a single carry-propagate adder: a third fewer partial products than the binary
+    array of ``*``, and a product that can be truncated."""
     digits = golden.naf(constant)
-    if truncate:
-        return _truncated_sum(value, digits, truncate)
-    if constant and len(digits) <= golden.SPARSE_NAF_DIGITS:
+    if constant and len(digits) <= golden.SPARSE_NAF_DIGITS and not truncate:
         bits = len(value) + constant.bit_length()
         total = Const(0, bits)
         for shift, digit in digits:
             high = total[shift:] + value if digit > 0 else total[shift:] - value
             total = Cat(total[:shift], high[:bits - shift])
         return total
+    if truncate or max(len(value), constant.bit_length()) > golden.DSP_OPERAND_BITS:
+        return _naf_sum(value, digits, truncate)
     return value * constant
 
 
-def _truncated_sum(value, digits, truncate):
+def _naf_sum(value, digits, truncate):
     terms, complemented = [], 0
     for shift, digit in digits:
         if shift >= truncate:
