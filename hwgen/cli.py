@@ -425,6 +425,11 @@ def _failure_status(error):
     """Print the one-line message for ``error`` and return the exit status; raise it again if
     it is not one the command line reports."""
     if _interrupted(error):
+        # CPython 3.11 remembers a KeyboardInterrupt that left an exec() of source text (as
+        # dataclasses and namedtuple build their methods, in an import) and then, under
+        # `python -m`, exits by SIGINT whatever main() returns; executing source text again
+        # clears that.
+        exec("")
         print("error: interrupted", file=sys.stderr)
         return 130
     if isinstance(error, (ConfigError, UsageError)):

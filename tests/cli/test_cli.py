@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
@@ -211,6 +212,25 @@ def test_ctrl_c_in_a_finalizer_is_raised_again_without_noise(capsys, monkeypatch
             Finalized()
             time.sleep(10)
     assert capsys.readouterr().err == ""
+
+
+def test_ctrl_c_inside_an_exec_still_exits_130_under_python_m(tmp_path):
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "__main__.py").write_text(textwrap.dedent("""\
+        import os, signal, sys
+        from hwgen import cli
+
+        def load(path):  # as dataclasses builds a class's methods: exec() of source text
+            exec("os.kill(os.getpid(), signal.SIGINT)\\nimport time\\ntime.sleep(10)")
+        cli.load = load
+        raise SystemExit(cli.main(["verilog", sys.argv[1], "--out", sys.argv[2]]))
+        """))
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    completed = subprocess.run([sys.executable, "-m", "probe", str(write(tmp_path, GOOD)),
+                                str(tmp_path / "build")], cwd=tmp_path, env=environment,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+    assert (completed.returncode, completed.stderr) == (130, "error: interrupted\n")
 
 
 def test_outputs_follow_the_umask(tmp_path, capsys):
