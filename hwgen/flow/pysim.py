@@ -39,12 +39,17 @@ def run_vectors(component, vectors, *, valid_prob=1.0, ready_prob=1.0, seed=0,
             traffic.observe(dict(zip(sampled_names, values)))
 
     # The simulator compiles masks of wide signals (tens of thousands of bits) to Python
-    # source as decimal literals, past the interpreter's default int-to-str digit limit.
+    # source as decimal literals, past the interpreter's default int-to-str digit limit;
+    # the limit comes back after, since hwgen's config checks rely on it.
+    digits = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(0)
-    simulator = Simulator(component)
-    simulator.add_clock(1e-8)
-    simulator.add_testbench(testbench)
-    for monitor in monitors:
-        simulator.add_process(monitor)
-    simulator.run()
+    try:
+        simulator = Simulator(component)
+        simulator.add_clock(1e-8)
+        simulator.add_testbench(testbench)
+        for monitor in monitors:
+            simulator.add_process(monitor)
+        simulator.run()
+    finally:
+        sys.set_int_max_str_digits(digits)
     return traffic.stats()

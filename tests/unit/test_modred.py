@@ -325,3 +325,11 @@ def test_verilog_is_byte_identical_across_processes(tmp_path):
                    env={**os.environ, "PYTHONHASHSEED": "0"})
     here = emit(from_mapping(config), tmp_path / "here")
     assert here.verilog.read_bytes() == (tmp_path / "other" / "red" / "red.v").read_bytes()
+
+
+def test_simulation_leaves_the_int_digit_limit_as_it_found_it():
+    # The simulator lifts it to compile wide masks; config checks rely on it afterwards.
+    before = sys.get_int_max_str_digits()
+    params = ReducerParams(modulus=13, in_bits=8, method="lut", k=3)
+    run_vectors(ModReducer(params), golden.vectors(params, 4, seed=1), seed=1)
+    assert sys.get_int_max_str_digits() == before != 0
