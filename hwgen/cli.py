@@ -372,24 +372,22 @@ def _check_output_dirs(args):
         _check_output_dir(value, option)
 
 
-# Seconds after which Ctrl-C is raised again while main() has not caught it yet.
-INTERRUPT_RETRY = 1.0
+# Seconds after which a Ctrl-C that Python dropped is raised again.
+INTERRUPT_RETRY = 0.01
 
 
 def _interrupt(signum, frame):
-    """Raise KeyboardInterrupt for Ctrl-C, and again every :data:`INTERRUPT_RETRY` seconds
-    (on SIGALRM) until :func:`main` has caught it: Python prints and drops an exception raised
-    in a finalizer or a weakref callback (Amaranth checks for unused elaboratables in
-    ``__del__``, importlib releases module locks in a callback), so a Ctrl-C landing there
-    would be lost."""
-    signal.setitimer(signal.ITIMER_REAL, INTERRUPT_RETRY)
+    """Raise KeyboardInterrupt for Ctrl-C (and for its retry, on SIGALRM)."""
     raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def _interruptible():
-    """Ctrl-C (and its retries, on SIGALRM) handled by :func:`_interrupt`; the interrupts
-    Python drops are not printed, since the retry delivers them."""
+    """Ctrl-C handled by :func:`_interrupt`. Python prints and drops an exception raised in
+    a finalizer or a weakref callback (Amaranth checks for unused elaboratables in
+    ``__del__``, importlib releases module locks in a callback): a Ctrl-C dropped there is not
+    printed but raised again :data:`INTERRUPT_RETRY` seconds later. One that code catches on
+    purpose (``hwgen dse`` finishing its running points) is left to it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -398,7 +396,9 @@ def _interruptible():
     previous_hook = sys.unraisablehook
 
     def unraisable(info):
-        if not isinstance(info.exc_value, KeyboardInterrupt):
+        if isinstance(info.exc_value, KeyboardInterrupt):
+            signal.setitimer(signal.ITIMER_REAL, INTERRUPT_RETRY)
+        else:
             previous_hook(info)
     sys.unraisablehook = unraisable
     try:

@@ -214,6 +214,16 @@ def test_ctrl_c_in_a_finalizer_is_raised_again_without_noise(capsys, monkeypatch
     assert capsys.readouterr().err == ""
 
 
+def test_ctrl_c_caught_on_purpose_is_not_raised_again(monkeypatch):
+    monkeypatch.setattr(cli, "INTERRUPT_RETRY", 0.05)
+    with cli._interruptible():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(10)
+        except KeyboardInterrupt:
+            time.sleep(0.3)  # as `hwgen dse` waits for its running points to finish
+
+
 def test_ctrl_c_inside_an_exec_still_exits_130_under_python_m(tmp_path):
     probe = tmp_path / "probe"
     probe.mkdir()
