@@ -12,8 +12,8 @@ from amaranth.lib.wiring import In
 
 from hwgen.formal.properties import packet_accounting, stream_rules
 
-__all__ = ["CORE", "PROBE", "stream_members", "probe_ports", "assume_no_reset", "StreamHarness",
-           "LockstepHarness"]
+__all__ = ["CORE", "PROBE", "stream_members", "probe_ports", "assume_no_reset", "DesignHarness",
+           "StreamHarness", "LockstepHarness"]
 
 CORE = "core"
 # Prefix of the top-level copies of the design's ports (see :func:`probe_ports`).
@@ -46,22 +46,13 @@ def assume_no_reset(m):
     m.d.comb += Assume(~ResetSignal())
 
 
-class StreamHarness(wiring.Component):
-    """The design with the stream rules assumed on its inputs and asserted on its outputs,
-    and, for a design with one input and one output stream, packet accounting with the
-    answer bound ``bound`` (``None``: no bound is checked).
+class DesignHarness(wiring.Component):
+    """A harness with the design's own signature, so that its ports are the design's ports;
+    subclasses state the properties in :meth:`check`."""
 
-    The harness has the design's own signature, so its ports are the design's ports.
-    """
-
-    def __init__(self, core, *, bound):
+    def __init__(self, core):
         self._core = core
-        self._bound = bound
         super().__init__(dict(core.signature.members))
-
-    @property
-    def bound(self):
-        return self._bound
 
     def elaborate(self, platform):
         m = Module()
@@ -69,6 +60,29 @@ class StreamHarness(wiring.Component):
         wiring.connect(m, wiring.flipped(self), core)
         assume_no_reset(m)
         probe_ports(m, core)
+        self.check(m, core)
+        return m
+
+    def check(self, m, core):
+        """Add the properties about ``core`` to ``m``."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+
+class StreamHarness(DesignHarness):
+    """The design with the stream rules assumed on its inputs and asserted on its outputs,
+    and, for a design with one input and one output stream, packet accounting with the
+    answer bound ``bound`` (``None``: no bound is checked).
+    """
+
+    def __init__(self, core, *, bound):
+        self._bound = bound
+        super().__init__(core)
+
+    @property
+    def bound(self):
+        return self._bound
+
+    def check(self, m, core):
         inputs, outputs = stream_members(core)
         for name in inputs:
             stream_rules(m, getattr(core, name), check=Assume, name=name)
@@ -77,7 +91,6 @@ class StreamHarness(wiring.Component):
         if len(inputs) == 1 and len(outputs) == 1 and self._bound is not None:
             packet_accounting(m, getattr(core, inputs[0]), getattr(core, outputs[0]),
                               bound=self._bound)
-        return m
 
 
 class LockstepHarness(wiring.Component):

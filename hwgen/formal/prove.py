@@ -10,7 +10,8 @@ Properties (see :mod:`hwgen.formal.properties` and :mod:`hwgen.formal.families`)
 * ``equivalence``: the design ≡ a reference, where its family has one, by bounded model
   checking; for some kinds also a part of the design ≡ the reference's part, proved for
   every input sequence by PDR or by k-induction where the harness states the invariants
-  (:mod:`hwgen.formal.families`).
+  (reducers: a lone beat against the definition, and the pipeline for every input sequence,
+  see :mod:`hwgen.formal.families`).
 
 ``depth`` is the number of steps checked (``induction=True`` tries k-induction for every
 property, with ``k = depth``). A counterexample is kept as the solver's VCD and as a replay
@@ -106,8 +107,9 @@ def _check_messages(rtlil_text):
 @dataclasses.dataclass(frozen=True)
 class _Job:
     """One sby job: a harness, what it states, the reference's figures (for the default
-    depth), the job directory's name, the engine unless one is asked for, and whether a
-    counterexample is at the design's own ports (so it replays)."""
+    depth), the job directory's name, the engine unless one is asked for, whether a
+    counterexample is at the design's own ports (so it replays), and the ``k`` of its
+    k-induction or the depth it needs, where the harness sets them."""
     harness: object
     what: str
     reference: dict
@@ -115,6 +117,7 @@ class _Job:
     engine: str
     replays: bool = True
     induction: int = None
+    depth: int = None
 
 
 def _jobs(design, prop, manifest):
@@ -132,7 +135,7 @@ def _jobs(design, prop, manifest):
                      f"packets answered within {bound} cycles", None, prop, engine)]
     return [_Job(found.harness, f"≡ {found.reference}", found.performance,
                  f"{prop}_{found.part}" if found.part else prop, found.engine or engine,
-                 replays=found.part is None, induction=found.induction)
+                 replays=found.part is None, induction=found.induction, depth=found.depth)
             for found in families.equivalences(design)]
 
 
@@ -154,7 +157,8 @@ def prove(design, out_dir="build", *, props=PROPERTIES, depth=None, engine=None,
     results = []
     for prop, job in ((prop, job) for prop in props for job in _jobs(design, prop, manifest)):
         harness, what = job.harness, job.what
-        steps_deep = depth or job.induction or default_depth(manifest, prop, job.reference)
+        steps_deep = (depth or job.induction or job.depth
+                      or default_depth(manifest, prop, job.reference))
         job_dir = emitted.dir / "formal" / job.name
         shutil.rmtree(job_dir, ignore_errors=True)
         text = rtlil.convert(harness, name=TOP, emit_src=False)

@@ -229,18 +229,26 @@ class StepStage(wiring.Component):
             "o": Out(stream.Signature(lanes_layout(bounds[-1], tag_bits))),
         })
 
+    def datapath(self, m, lanes, *, enable=None):
+        """The stage's steps on ``lanes`` (name → value, the input lanes), added to ``m``:
+        ``(values, registered)``, the output lanes and the names of those already registered
+        (block-RAM reads, enabled by ``enable``; none with logic tables)."""
+        values = dict(lanes)
+        registered = set()
+        for step, bounds in zip(self._steps, self._bounds):
+            produced = elaborate_step(m, step, values, bounds, storage=self._storage,
+                                      enable=enable, registered=registered)
+            values = {name: value for name, value in values.items()
+                      if name not in step.consumes}
+            values.update(produced)
+        return {name: values[name] for name in self._bounds[-1]}, registered
+
     def elaborate(self, platform):
         m = Module()
         advance = Signal()
         m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance)]
-        values = {name: self.i.p[name] for name in self._bounds[0]}
-        registered = set()
-        for step, bounds in zip(self._steps, self._bounds):
-            produced = elaborate_step(m, step, values, bounds, storage=self._storage,
-                                      enable=advance, registered=registered)
-            values = {name: value for name, value in values.items()
-                      if name not in step.consumes}
-            values.update(produced)
+        values, registered = self.datapath(
+            m, {name: self.i.p[name] for name in self._bounds[0]}, enable=advance)
         with m.If(advance):
             m.d.sync += self.o.valid.eq(self.i.valid)
         for name in [*self._bounds[-1], "tag"]:

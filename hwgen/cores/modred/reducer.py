@@ -1,4 +1,6 @@
 """Modular reducers (``modred``) and modular multipliers (``modmul``)."""
+from types import SimpleNamespace
+
 from amaranth import Cat, Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -50,20 +52,50 @@ class HornerUnit(wiring.Component):
         self._loop = loop
         self._count = count
         self._in_bits = in_bits
+        self._rest_bits = count * loop.k
+        # The registers that carry a beat between cycles: attributes rather than locals of
+        # elaborate() so that a proof can state invariants about them (see
+        # hwgen.formal.families.modred).
+        self.registers = SimpleNamespace(
+            acc=Signal(width(loop.acc_bound), name="acc"),
+            # Groups still to shift in, the next one on top.
+            rest=Signal(max(self._rest_bits - loop.k, 1), name="rest"),
+            remaining=Signal(range(count), name="remaining"),
+            tag=Signal(tag_bits, name="tag"), busy=Signal(name="busy"))
         super().__init__({
             "i": In(stream.Signature(input_layout(in_bits, tag_bits))),
             "o": Out(stream.Signature(lanes_layout({"x": loop.acc_bound}, tag_bits))),
         })
 
+    @property
+    def count(self):
+        return self._count
+
+    def fold(self, m, x, acc, group):
+        """The accumulator after group ``group`` (1 to ``count``, MSB first) of ``x`` is folded
+        into ``acc``, the accumulator after the groups before it (for the first group, ignored:
+        the top bits of ``x``). One cycle of the unit, added to ``m`` for proofs about its
+        registers."""
+        k, rest_bits = self._loop.k, self._rest_bits
+        if group == 1:
+            acc = x[rest_bits:]
+        bits = x[rest_bits - group * k:rest_bits - (group - 1) * k]
+        return horner_acc(m, Cat(bits, acc), self._loop, name=f"fold{group}")
+
+    def rest(self, x, groups):
+        """What the ``rest`` register holds once ``groups`` (1 to ``count − 1``) groups of
+        ``x`` are folded in; ``None`` for a unit of one group, which leaves it unused."""
+        k, rest_bits = self._loop.k, self._rest_bits
+        if rest_bits <= k:
+            return None
+        return (x[:rest_bits - k] << (k * (groups - 1)))[:len(self.registers.rest)]
+
     def elaborate(self, platform):
         m = Module()
         loop, k = self._loop, self._loop.k
-        rest_bits = self._count * k
-        acc = Signal(width(loop.acc_bound))
-        rest = Signal(max(rest_bits - k, 1))  # groups still to shift in, next one on top
-        remaining = Signal(range(self._count))
-        tag = Signal.like(self.i.p.tag)
-        busy = Signal()
+        rest_bits = self._rest_bits
+        acc, rest, remaining = self.registers.acc, self.registers.rest, self.registers.remaining
+        tag, busy = self.registers.tag, self.registers.busy
         done = Signal()
         m.d.comb += [done.eq(busy & (remaining == 0)),
                      self.o.valid.eq(done), self.o.p.x.eq(acc), self.o.p.tag.eq(tag),
@@ -138,6 +170,12 @@ class ModReducer(wiring.Component):
     @property
     def params(self):
         return self._p
+
+    @property
+    def units(self):
+        """The units in stream order: the :class:`HornerUnit` (iterative method), then the
+        :class:`StepStage` pipeline."""
+        return tuple(self._units)
 
     @property
     def performance(self):

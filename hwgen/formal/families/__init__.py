@@ -26,10 +26,10 @@ REFERENCES = {
 
 
 # (kind, property) → the engine for it where the property's default
-# (:data:`hwgen.formal.prove.ENGINES`) does worse: a reducer's equivalence with bmc3 is
-# faster on every instance measured (q = 3329 at 16 bits 1 CPU-s, yices 12 s) and reaches
-# steps yices does not (Montgomery at q = 3329 and 24 bits: all 7 in 77 CPU-s, yices 6 in
-# 300 s); the Huffman decoders' equivalence reached
+# (:data:`hwgen.formal.prove.ENGINES`) does worse: a reducer's one-beat proof with bmc3 is
+# faster on every instance measured (q = 3329 at 16 bits 1 CPU-s, yices 12 s) and gets
+# through full-width beats yices does not (Montgomery at q = 3329 and 24 bits: 77 CPU-s,
+# yices out of time); the Huffman decoders' equivalence reached
 # depth 25 in 300 s with boolector, 18 with yices; bitserial_dot ≡ bitparallel_dot depth 9 in
 # 300 s with boolector, 8 in 600 s with yices; the LLM tile's stream rules are not closed by
 # k-induction, PDR proves them; PDR finds no invariant for the NTT's answer bound in 300 s,
@@ -55,13 +55,16 @@ class Equivalence:
     directory is ``equivalence_PART``), ``engine`` the engine it needs (default: as for the
     whole design, :data:`ENGINES`). ``induction`` is the ``k`` of a proof by k-induction, for
     a harness that states the invariants which make its property inductive (default:
-    bounded model checking, or the engine's own unbounded proof)."""
+    bounded model checking, or the engine's own unbounded proof); ``depth`` the steps a
+    bounded proof needs, where the harness knows them (default: from the performance
+    figures, :func:`hwgen.formal.prove.default_depth`)."""
     harness: object
     reference: str
     performance: dict = None
     part: str = None
     engine: str = None
     induction: int = None
+    depth: int = None
 
 
 def _shared(values, params_class):
@@ -87,9 +90,7 @@ def _reference_params(params, kind_name):
 def equivalences(design):
     """The :class:`Equivalence` proofs for ``design`` (none if its kind has no reference)."""
     if design.kind.name == "modred":
-        core = design.build()
-        what = ("x · R⁻¹ mod q" if core.params.plan.method == "montgomery" else "x mod q")
-        return [Equivalence(modred.SpecHarness(core), what)]
+        return _modred(design)
     if getattr(design.params, "value_weights", False):
         # Weights given as values meet a full multiplier; no add/sub core takes them.
         return []
@@ -101,6 +102,31 @@ def equivalences(design):
                          reference.performance)]
     if design.kind.name == "bitserial_dot":
         found += _bitserial_engines(design.params, params)
+    return found
+
+
+# k of the reducer pipeline's proof: its assertions are 1-inductive (see modred.PipelineHarness).
+# Its engine: boolector, which relates two copies of a step's constant multiplication (`*`)
+# where yices does not (Barrett at q = 3329, 24 bits: 59–80 CPU-s, yices out of time in
+# 300 s); on the other methods the two take a few seconds alike.
+PIPELINE_INDUCTION = 1
+PIPELINE_ENGINE = "boolector"
+
+
+def _modred(design):
+    """A lone beat against the definition, for every ``x`` (bounded to the beat's latency),
+    and where :class:`modred.PipelineHarness` covers the design, every beat of every input
+    sequence against the datapath on its own ``x`` (k-induction): together, the design ≡
+    its definition on every input sequence."""
+    core = design.build()
+    spec = modred.SpecHarness(core)
+    what = "x · R⁻¹ mod q" if core.params.plan.method == "montgomery" else "x mod q"
+    found = [Equivalence(spec, f"{what} (one beat, every x)", depth=spec.depth)]
+    if modred.PipelineHarness.covers(core.params):
+        found.append(Equivalence(modred.PipelineHarness(design.build()),
+                                 "the datapath on each beat's own x (every input sequence)",
+                                 part="pipeline", engine=PIPELINE_ENGINE,
+                                 induction=PIPELINE_INDUCTION))
     return found
 
 
